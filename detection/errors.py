@@ -1,0 +1,13 @@
+"""Errors raised by :mod:`detection`."""
+
+from __future__ import annotations
+
+__all__ = ["DetectionError", "InputArrayError"]
+
+
+class DetectionError(Exception):
+    """Root of every error raised by :mod:`detection`."""
+
+
+class InputArrayError(DetectionError, ValueError):
+    """An input array has the wrong shape, dtype or values (the message says which and the fix)."""

@@ -1,0 +1,1 @@
+"""One module per group of ``berthwatch`` commands; each exposes ``commands``."""

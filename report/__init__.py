@@ -1,0 +1,3 @@
+"""report package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""review package."""
+
+__all__: list[str] = []
