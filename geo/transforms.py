@@ -30,8 +30,8 @@ def pixels_to_world(rows: ArrayLike, cols: ArrayLike, transform: Affine) -> tupl
     Examples
     --------
     >>> from affine import Affine
-    >>> pixels_to_world(0, 0, Affine(10, 0, 1000, 0, -10, 2000))
-    (array(1005.), array(1995.))
+    >>> pixels_to_world([0], [0], Affine(10, 0, 1000, 0, -10, 2000))
+    (array([1005.]), array([1995.]))
     """
     r = np.asarray(rows, dtype=np.float64) + 0.5
     c = np.asarray(cols, dtype=np.float64) + 0.5
