@@ -53,7 +53,9 @@ def _one_line(err: BaseException) -> str:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="More log output (repeat for debug); tracebacks on errors.")
+@click.option(
+    "-v", "--verbose", count=True, help="More log output (repeat for debug); tracebacks on errors."
+)
 @click.option("-q", "--quiet", count=True, help="Less log output.")
 @click.version_option(package_name="berthwatch")
 @click.pass_context
@@ -67,7 +69,10 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["verbosity"] = verbose - quiet
     level = logging.WARNING - 10 * (verbose - quiet)
-    logging.basicConfig(level=max(logging.DEBUG, min(level, logging.CRITICAL)), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=max(logging.DEBUG, min(level, logging.CRITICAL)),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 for _name in _COMMAND_MODULES:

@@ -146,7 +146,8 @@ class Port:
         from rasterio.features import rasterize
 
         out = rasterize([geom_utm], out_shape=self.grid.shape, transform=self.grid.transform)
-        return out.astype(bool)
+        mask: NDArray[np.bool_] = np.asarray(out, dtype=bool)
+        return mask
 
 
 def load_ports(path: PathLikeStr | None = None) -> dict[str, Port]:
@@ -184,7 +185,9 @@ def load_ports(path: PathLikeStr | None = None) -> dict[str, Port]:
         props = _props(p, i, feat)
         fid = props["id"]
         if fid in seen:
-            raise PortsFileError(f"{p}: feature {i} repeats id {fid!r}; give every port and zone a unique id.")
+            raise PortsFileError(
+                f"{p}: feature {i} repeats id {fid!r}; give every port and zone a unique id."
+            )
         seen.add(fid)
         geom = _geometry(p, fid, feat)
         if props["feature"] == "port":
@@ -237,7 +240,9 @@ def _geometry(p: Path, fid: str, feat: dict[str, Any]) -> BaseGeometry:
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as err:
         raise PortsFileError(f"{p}: feature {fid!r} has no readable geometry ({err}).") from err
     if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise PortsFileError(f"{p}: feature {fid!r} must be a non-empty Polygon; got {geom.geom_type}.")
+        raise PortsFileError(
+            f"{p}: feature {fid!r} must be a non-empty Polygon; got {geom.geom_type}."
+        )
     if not geom.is_valid:
         why = shapely.is_valid_reason(geom)
         raise PortsFileError(f"{p}: feature {fid!r} has an invalid polygon ({why}); fix the ring.")
@@ -252,16 +257,20 @@ def _geometry(p: Path, fid: str, feat: dict[str, Any]) -> BaseGeometry:
 def _port(p: Path, fid: str, props: dict[str, Any], geom: BaseGeometry) -> Port:
     epsg = props.get("utm_epsg")
     try:
-        crs = CRS.from_epsg(int(epsg))
+        crs = CRS.from_epsg(int(str(epsg)))
     except (TypeError, ValueError, CRSError) as err:
         raise PortsFileError(
             f"{p}: port {fid!r} has utm_epsg={epsg!r}, not a known EPSG code; use its UTM zone, e.g. 32652."
         ) from err
     if not crs.is_projected:
-        raise PortsFileError(f"{p}: port {fid!r} utm_epsg={epsg} is not a projected CRS; use a UTM zone.")
+        raise PortsFileError(
+            f"{p}: port {fid!r} utm_epsg={epsg} is not a projected CRS; use a UTM zone."
+        )
     size = props.get("pixel_size_m", 10.0)
     if not isinstance(size, (int, float)) or not 0 < size <= 100:
-        raise PortsFileError(f"{p}: port {fid!r} pixel_size_m must be in (0, 100] metres. Got {size!r}.")
+        raise PortsFileError(
+            f"{p}: port {fid!r} pixel_size_m must be in (0, 100] metres. Got {size!r}."
+        )
     return Port(
         id=fid,
         name=str(props.get("name", fid)),

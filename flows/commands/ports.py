@@ -8,7 +8,13 @@ __all__ = ["commands"]
 
 
 @click.command("ports")
-@click.option("--file", "path", type=click.Path(dir_okay=False), default=None, help="Ports GeoJSON (default: seeds/ports.geojson).")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Ports GeoJSON (default: seeds/ports.geojson).",
+)
 def ports_command(path: str | None) -> None:
     """List the watched ports and their zones.
 
@@ -16,9 +22,9 @@ def ports_command(path: str | None) -> None:
     Example:
       berthwatch ports
     """
-    from rich.console import Console
     from rich.table import Table
 
+    from flows.output import console
     from geo.ports import load_ports
 
     ports = load_ports(path)
@@ -27,11 +33,16 @@ def ports_command(path: str | None) -> None:
         table.add_column(col)
     for port in ports.values():
         rows, cols = port.grid.shape
-        head = [port.id, port.name, f"EPSG:{port.utm_crs.to_epsg()}", f"{rows} x {cols} @ {port.grid.pixel_size_m:g}"]
+        head = [
+            port.id,
+            port.name,
+            f"EPSG:{port.utm_crs.to_epsg()}",
+            f"{rows} x {cols} @ {port.grid.pixel_size_m:g}",
+        ]
         for i, zone in enumerate(port.zones):
             table.add_row(*(head if i == 0 else [""] * 4), zone.id, zone.kind, zone.name)
         table.add_section()
-    Console().print(table)
+    console().print(table)
 
 
 commands = [ports_command]
