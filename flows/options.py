@@ -14,7 +14,9 @@ data_dir_option = click.option(
     show_envvar=True,
     help="Data folder (event store, tile cache, reports). Default: ./berthwatch-data.",
 )
-port_option = click.option("--port", "port_id", required=True, help="Port id, e.g. rajin (see `berthwatch ports`).")
+port_option = click.option(
+    "--port", "port_id", required=True, help="Port id, e.g. rajin (see `berthwatch ports`)."
+)
 since_option = click.option(
     "--since", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day, YYYY-MM-DD (UTC)."
 )

@@ -24,7 +24,9 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 
-def pixels_to_world(rows: ArrayLike, cols: ArrayLike, transform: Affine) -> tuple[FloatArray, FloatArray]:
+def pixels_to_world(
+    rows: ArrayLike, cols: ArrayLike, transform: Affine
+) -> tuple[FloatArray, FloatArray]:
     """Map pixel centres ``(row, col)`` to world ``(x, y)`` in the raster's CRS.
 
     Examples
@@ -40,7 +42,9 @@ def pixels_to_world(rows: ArrayLike, cols: ArrayLike, transform: Affine) -> tupl
     return x, y
 
 
-def world_to_pixels(xs: ArrayLike, ys: ArrayLike, transform: Affine) -> tuple[FloatArray, FloatArray]:
+def world_to_pixels(
+    xs: ArrayLike, ys: ArrayLike, transform: Affine
+) -> tuple[FloatArray, FloatArray]:
     """Inverse of :func:`pixels_to_world`: world ``(x, y)`` to fractional ``(row, col)``."""
     inv = ~transform
     x = np.asarray(xs, dtype=np.float64)
@@ -50,14 +54,18 @@ def world_to_pixels(xs: ArrayLike, ys: ArrayLike, transform: Affine) -> tuple[Fl
     return r - 0.5, c - 0.5
 
 
-def world_to_lonlat(xs: ArrayLike, ys: ArrayLike, crs: CRS | str | int) -> tuple[FloatArray, FloatArray]:
+def world_to_lonlat(
+    xs: ArrayLike, ys: ArrayLike, crs: CRS | str | int
+) -> tuple[FloatArray, FloatArray]:
     """Project world coordinates in *crs* to ``(lon, lat)`` degrees (EPSG:4326, lon first)."""
     tf = Transformer.from_crs(CRS.from_user_input(crs), 4326, always_xy=True)
     lon, lat = tf.transform(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
-def lonlat_to_world(lons: ArrayLike, lats: ArrayLike, crs: CRS | str | int) -> tuple[FloatArray, FloatArray]:
+def lonlat_to_world(
+    lons: ArrayLike, lats: ArrayLike, crs: CRS | str | int
+) -> tuple[FloatArray, FloatArray]:
     """Project ``(lon, lat)`` degrees to world coordinates in *crs*."""
     tf = Transformer.from_crs(4326, CRS.from_user_input(crs), always_xy=True)
     x, y = tf.transform(np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64))
