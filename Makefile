@@ -17,12 +17,13 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 
 install: $(VENV)/.installed
 
-# Debian packages the tests need: Chromium (browser tests), gdal-bin (ogrinfo), poppler-utils (pdftoppm).
+# Debian packages the tests need: Chromium (browser tests and report screenshots), gdal-bin (ogrinfo),
+# poppler-utils (pdftoppm) and a font. Installed only when missing (needs root, as in CI).
+SYSDEPS := chromium gdal-bin poppler-utils fonts-dejavu-core
 sysdeps:
-	@missing=""; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v ogrinfo >/dev/null || missing="$$missing gdal-bin"; \
-	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	@missing=""; for p in $(SYSDEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
