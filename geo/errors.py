@@ -8,10 +8,19 @@ to fix it, in one line.
 from __future__ import annotations
 
 __all__ = [
+    "CalibrationError",
+    "CatalogError",
     "ClaimsFileError",
+    "CredentialsRequiredError",
     "GeoError",
     "PortsFileError",
+    "RasterMetadataError",
+    "SettingsError",
+    "StacSearchError",
+    "TileReadError",
+    "TimeWindowError",
     "UnknownPortError",
+    "UnknownSourceError",
 ]
 
 
@@ -32,3 +41,42 @@ class UnknownPortError(GeoError, LookupError):
 
 class ClaimsFileError(GeoError, ValueError):
     """``claims.toml`` (or a file given in its place) breaks a rule."""
+
+
+# --- imagery sources and tiles (geo.catalog, geo.tiles, geo.calibration, geo.http) ---------------
+
+
+class SettingsError(GeoError, ValueError):
+    """An environment variable read by :mod:`geo.settings` holds a bad value."""
+
+
+class UnknownSourceError(GeoError, ValueError):
+    """An imagery source spec that is not one of the known forms."""
+
+
+class TimeWindowError(GeoError, ValueError):
+    """A search window whose start is after its end (or otherwise unusable)."""
+
+
+class CatalogError(GeoError, OSError):
+    """A local STAC catalogue or folder of rasters that cannot be used as a source."""
+
+
+class RasterMetadataError(GeoError, ValueError):
+    """A raster whose metadata cannot place it in space or time (no CRS, no datetime)."""
+
+
+class StacSearchError(GeoError, OSError):
+    """A STAC API search that failed after its retries; the message names the URL."""
+
+
+class CredentialsRequiredError(GeoError, PermissionError):
+    """A download that needs credentials the user has not provided; the message says which."""
+
+
+class TileReadError(GeoError, OSError):
+    """A scene that could not be read onto a port's grid; the message names the scene and the URL."""
+
+
+class CalibrationError(GeoError, ValueError):
+    """Sentinel-1 calibration or noise annotation that cannot be parsed or applied."""
