@@ -15,10 +15,17 @@ __all__ = [
     "GeoError",
     "PortsFileError",
     "RasterMetadataError",
+    "RecordError",
     "SettingsError",
     "StacSearchError",
+    "StoreFormatError",
+    "StoreNotFoundError",
+    "StoreReadOnlyError",
+    "StoreSchemaError",
     "TileReadError",
     "TimeWindowError",
+    "UnknownDetectionError",
+    "UnknownLayerError",
     "UnknownPortError",
     "UnknownSourceError",
 ]
@@ -80,3 +87,37 @@ class TileReadError(GeoError, OSError):
 
 class CalibrationError(GeoError, ValueError):
     """Sentinel-1 calibration or noise annotation that cannot be parsed or applied."""
+
+
+# --- the event store, port calls, trips and claim checks (geo.events, geo.trips, geo.claims) ----
+
+
+class StoreNotFoundError(GeoError, FileNotFoundError):
+    """No event store where one was expected (and creating one was not asked for)."""
+
+
+class StoreFormatError(GeoError, ValueError):
+    """A file that is not a berthwatch event store (not a GeoPackage, no berthwatch_meta, damaged)."""
+
+
+class StoreSchemaError(GeoError, ValueError):
+    """An event store whose schema version this berthwatch cannot read (newer, or not migratable)."""
+
+
+class StoreReadOnlyError(GeoError, PermissionError):
+    """A write to an event store that is read-only (file mode, folder, or opened with readonly=True)."""
+
+
+class RecordError(GeoError, ValueError):
+    """A record refused by the event store (naive datetime, unknown status or kind, mixed scenes)."""
+
+
+class UnknownDetectionError(GeoError, LookupError):
+    """A detection id that is not in the event store."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownLayerError(GeoError, ValueError):
+    """A layer name that is not one of the event store's layers."""
