@@ -8,6 +8,8 @@ to fix it, in one line.
 from __future__ import annotations
 
 __all__ = [
+    "ArchiveExistsError",
+    "ArchiveWriteError",
     "CalibrationError",
     "CatalogError",
     "ClaimsFileError",
@@ -17,6 +19,7 @@ __all__ = [
     "RasterMetadataError",
     "RecordError",
     "SettingsError",
+    "SimulationError",
     "StacSearchError",
     "StoreFormatError",
     "StoreNotFoundError",
@@ -24,6 +27,7 @@ __all__ = [
     "StoreSchemaError",
     "TileReadError",
     "TimeWindowError",
+    "TruthFileError",
     "UnknownDetectionError",
     "UnknownLayerError",
     "UnknownPortError",
@@ -50,7 +54,7 @@ class ClaimsFileError(GeoError, ValueError):
     """``claims.toml`` (or a file given in its place) breaks a rule."""
 
 
-# --- imagery sources and tiles (geo.catalog, geo.tiles, geo.calibration, geo.http) ---------------
+# --- imagery sources and tiles (geo.catalog, geo.tiles, geo.calibration, geo.network) ------------
 
 
 class SettingsError(GeoError, ValueError):
@@ -121,3 +125,22 @@ class UnknownDetectionError(GeoError, LookupError):
 
 class UnknownLayerError(GeoError, ValueError):
     """A layer name that is not one of the event store's layers."""
+
+
+# --- the scene simulator and the sample archive (geo.simulate, geo.archive) ----------------------
+
+
+class SimulationError(GeoError, ValueError):
+    """Simulation parameters that cannot be simulated (unknown plan, empty period...)."""
+
+
+class ArchiveWriteError(GeoError, OSError):
+    """An archive (tiles, STAC catalogue, truth) that cannot be written where asked."""
+
+
+class ArchiveExistsError(GeoError, FileExistsError):
+    """An output folder that already holds an archive, and overwriting was not asked for."""
+
+
+class TruthFileError(GeoError, ValueError):
+    """A simulation truth folder that is missing a file or holds an unreadable one."""
