@@ -64,3 +64,221 @@ def events_detection(
     }
     fields.update(kw)
     return DetectionRecord(**fields)
+
+
+# --- imagery sources and tiles (geo.catalog, geo.tiles, geo.calibration; tests/geo/test_catalog*.py,
+# test_tiles*.py, test_calibration.py, tests/flows/test_scenes_cli.py) ------------------------------
+
+
+def imagery_write_raster(
+    path: Any,
+    data: Any,
+    *,
+    crs: Any,
+    transform: Any,
+    nodata: float | None = None,
+    descriptions: list[str] | None = None,
+    tags: dict[str, str] | None = None,
+    gcps: list[Any] | None = None,
+    driver: str = "COG",
+) -> Any:
+    """Write a (bands, rows, cols) or (rows, cols) array as a GeoTIFF (COG by default).
+
+    With *gcps* the raster is georeferenced by ground control points (EPSG:4326) instead of
+    *crs*/*transform*, like a Sentinel-1 GRD measurement.
+    """
+    from pathlib import Path
+
+    import numpy as np
+    import rasterio
+
+    arr = np.asarray(data)
+    if arr.ndim == 2:
+        arr = arr[None]
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    profile: dict[str, Any] = {
+        "driver": "GTiff" if gcps is not None else driver,
+        "width": arr.shape[2],
+        "height": arr.shape[1],
+        "count": arr.shape[0],
+        "dtype": arr.dtype.name,
+        "nodata": nodata,
+    }
+    if gcps is None:
+        profile |= {"crs": crs, "transform": transform}
+    else:
+        profile |= {"tiled": True, "blockxsize": 256, "blockysize": 256}
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(arr)
+        if gcps is not None:
+            dst.gcps = (gcps, rasterio.crs.CRS.from_epsg(4326))
+        for i, d in enumerate(descriptions or [], start=1):
+            dst.set_band_description(i, d)
+        if tags:
+            dst.update_tags(**tags)
+    return out
+
+
+def imagery_port(port_id: str = "rajin") -> Any:
+    """A real port of seeds/ports.geojson (Rajin's grid: 241 x 301 pixels of 10 m)."""
+    from geo.ports import load_ports
+
+    return load_ports()[port_id]
+
+
+def imagery_s1_arrays(port: Any, seed: int, *, edge_cols: int = 20) -> dict[str, Any]:
+    """Simulated-style sigma0 (linear, float32) on the port grid: sea clutter, one bright ship,
+    NaN over the first *edge_cols* columns (outside the swath)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows, cols = port.grid.shape
+    out = {}
+    for pol, level in (("vv", 0.02), ("vh", 0.004)):
+        band = rng.gamma(4.0, level / 4.0, size=(rows, cols)).astype(np.float32)
+        band[100:104, 150:160] = 40 * level
+        band[:, :edge_cols] = np.nan
+        out[pol] = band
+    return out
+
+
+def imagery_s2_arrays(shape: tuple[int, int], seed: int) -> dict[str, Any]:
+    """Sentinel-2-style uint16 DN (reflectance * 10000 + 1000, i.e. offset -0.1) and an SCL
+    with water (6) everywhere, a cloud (9) block and a shadow (3) block."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    out = {}
+    for i, name in enumerate(("blue", "green", "red", "nir")):
+        refl = 0.03 + 0.01 * i + 0.002 * rng.standard_normal((rows, cols))
+        out[name] = np.clip(np.round(refl * 10000 + 1000), 1, 65535).astype(np.uint16)
+    return out
+
+
+def imagery_sim_catalog(
+    root: Any,
+    port: Any,
+    *,
+    s1_days: tuple[int, ...] = (2, 14),
+    s2_days: tuple[int, ...] = (7,),
+    month: int = 9,
+    other_place: bool = True,
+) -> Any:
+    """A static STAC catalogue in the simulator's layout (see the brief of issue 5).
+
+    Collections ``berthwatch-sim-s1`` (vv, vh: float32 linear sigma0 on the port grid, NaN
+    nodata) and ``berthwatch-sim-s2`` (blue, green, red, nir: uint16, raster:bands scale 0.0001
+    offset -0.1, nodata 0, on a grid shifted by whole pixels and larger than the port's; scl
+    uint8 at 20 m with a cloud block). With *other_place*, one more S1 item far away (must never
+    be found for the port). SELF_CONTAINED, relative hrefs. Returns ``catalog.json``'s path.
+    """
+    from pathlib import Path
+
+    import numpy as np
+    import pystac
+    from affine import Affine
+
+    root = Path(root)
+    grid = port.grid
+    cat = pystac.Catalog("berthwatch-test", "test catalogue in the simulator's layout")
+    extent = pystac.Extent(
+        pystac.SpatialExtent([[-180.0, -90.0, 180.0, 90.0]]),
+        pystac.TemporalExtent([[dt.datetime(2023, 1, 1, tzinfo=dt.UTC), None]]),
+    )
+    s1 = pystac.Collection("berthwatch-sim-s1", "simulated S1", extent)
+    s2 = pystac.Collection("berthwatch-sim-s2", "simulated S2", extent)
+    cat.add_children([s1, s2])
+    footprint = port.aoi.buffer(0.02)
+    for k, day in enumerate(s1_days):
+        item_id = f"SIM_S1_{port.id}_{_imagery_ymd(2023, month, day)}"
+        item = _imagery_item(item_id, footprint, events_time(day, 21.5, month=month), "sar")
+        item.properties |= {
+            "platform": "sentinel-1a",
+            "constellation": "sentinel-1",
+            "sar:polarizations": ["VV", "VH"],
+        }
+        folder = root / "berthwatch-sim-s1" / item_id
+        for pol, arr in imagery_s1_arrays(port, seed=k).items():
+            imagery_write_raster(
+                folder / f"{pol}.tif",
+                arr,
+                crs=grid.crs,
+                transform=grid.transform,
+                nodata=float("nan"),
+            )
+            item.add_asset(
+                pol,
+                pystac.Asset(
+                    str(folder / f"{pol}.tif"),
+                    roles=["data"],
+                    media_type=pystac.MediaType.COG,
+                    extra_fields={"raster:bands": [{"nodata": "nan", "data_type": "float32"}]},
+                ),
+            )
+        s1.add_item(item)
+    if other_place:
+        far = box(10.0, 50.0, 10.5, 50.5)
+        item = _imagery_item(
+            "SIM_S1_elsewhere", far, events_time(s1_days[0], 21.5, month=month), "sar"
+        )
+        item.properties |= {"platform": "sentinel-1a", "constellation": "sentinel-1"}
+        item.add_asset("vv", pystac.Asset("elsewhere/vv.tif", roles=["data"]))
+        s1.add_item(item)
+    # S2: 10 m bands on a grid 3 px left / 2 px above the port grid and 6 px larger each way;
+    # SCL at 20 m on the same origin.
+    t10 = Affine(10.0, 0.0, grid.transform.c - 30.0, 0.0, -10.0, grid.transform.f + 20.0)
+    t20 = Affine(20.0, 0.0, t10.c, 0.0, -20.0, t10.f)
+    shape10 = (grid.shape[0] + 6, grid.shape[1] + 6)
+    for k, day in enumerate(s2_days):
+        item_id = f"SIM_S2_{port.id}_{_imagery_ymd(2023, month, day)}"
+        item = _imagery_item(item_id, footprint, events_time(day, 2.1, month=month), "optical")
+        item.properties |= {
+            "platform": "sentinel-2b",
+            "constellation": "sentinel-2",
+            "eo:cloud_cover": 12.5,
+        }
+        folder = root / "berthwatch-sim-s2" / item_id
+        for name, arr in imagery_s2_arrays(shape10, seed=100 + k).items():
+            arr[:, :2] = 0  # nodata strip on the far left, outside the port grid
+            imagery_write_raster(folder / f"{name}.tif", arr, crs=grid.crs, transform=t10, nodata=0)
+            item.add_asset(
+                name,
+                pystac.Asset(
+                    str(folder / f"{name}.tif"),
+                    roles=["data"],
+                    media_type=pystac.MediaType.COG,
+                    extra_fields={
+                        "raster:bands": [
+                            {"nodata": 0, "data_type": "uint16", "scale": 0.0001, "offset": -0.1}
+                        ]
+                    },
+                ),
+            )
+        scl = np.full((shape10[0] // 2, shape10[1] // 2), 6, dtype=np.uint8)
+        scl[10:30, 40:70] = 9  # cloud: port-grid rows 18..57, cols 77..136 (20 m -> 10 m, shifted)
+        scl[50:55, 100:110] = 3  # cloud shadow
+        imagery_write_raster(folder / "scl.tif", scl, crs=grid.crs, transform=t20, nodata=0)
+        item.add_asset(
+            "scl",
+            pystac.Asset(str(folder / "scl.tif"), roles=["data"], media_type=pystac.MediaType.COG),
+        )
+        s2.add_item(item)
+    cat.normalize_hrefs(str(root))
+    cat.make_all_asset_hrefs_relative()
+    cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return root / "catalog.json"
+
+
+def _imagery_ymd(year: int, month: int, day: int) -> str:
+    return f"{year:04d}{month:02d}{day:02d}"
+
+
+def _imagery_item(item_id: str, footprint: Any, when: dt.datetime, sensor: str) -> Any:
+    import pystac
+    from shapely.geometry import mapping
+
+    item = pystac.Item(item_id, mapping(footprint), list(footprint.bounds), when, {})
+    item.properties |= {"berthwatch:simulated": True, "berthwatch:sensor": sensor}
+    return item
