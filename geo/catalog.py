@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -764,11 +765,15 @@ def _raster_datetime(path: Path, tags: Mapping[str, str]) -> datetime:
 def _folder_item(path: Path, root: Path) -> dict[str, Any]:
     """A STAC item (dict) for one of the user's rasters."""
     import rasterio
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
     from rasterio.warp import transform_bounds
 
     try:
-        with rasterio.open(path) as ds:
+        with warnings.catch_warnings():
+            # A raster without georeferencing gets our own clearer error just below.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            ds = rasterio.open(path)
+        with ds:
             if ds.crs is None:
                 raise RasterMetadataError(
                     f"{path}: raster has no CRS; georeference it "
@@ -777,6 +782,8 @@ def _folder_item(path: Path, root: Path) -> dict[str, Any]:
             bounds = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds, densify_pts=21)
             tags = ds.tags()
             names = [(d or f"b{i}").strip().lower() for i, d in enumerate(ds.descriptions, start=1)]
+            if len(set(names)) < len(names):  # repeated descriptions: fall back to numbers
+                names = [f"b{i}" for i in range(1, len(names) + 1)]
             scales, offsets, nodata = ds.scales, ds.offsets, ds.nodatavals
     except RasterioIOError as err:
         raise RasterMetadataError(f"{path}: not a readable raster ({err}).") from err
