@@ -1,3 +1,32 @@
-"""review package."""
+"""The analysts' review web app over the event store, and the flagging that feeds its queue."""
 
-__all__: list[str] = []
+from review.chips import ChipParams, render_detection_chips, render_overview, tile_position
+from review.errors import (
+    ChipRenderError,
+    DecisionError,
+    ReviewError,
+    UnknownDetectionError,
+    UnknownUserError,
+    UserExistsError,
+    UsersFileError,
+)
+from review.flagging import FLAG_REASONS, Flag, FlagParams, flag_detections, flag_priority
+
+__all__ = [
+    "FLAG_REASONS",
+    "ChipParams",
+    "ChipRenderError",
+    "DecisionError",
+    "Flag",
+    "FlagParams",
+    "ReviewError",
+    "UnknownDetectionError",
+    "UnknownUserError",
+    "UserExistsError",
+    "UsersFileError",
+    "flag_detections",
+    "flag_priority",
+    "render_detection_chips",
+    "render_overview",
+    "tile_position",
+]

@@ -282,3 +282,224 @@ def _imagery_item(item_id: str, footprint: Any, when: dt.datetime, sensor: str) 
     item = pystac.Item(item_id, mapping(footprint), list(footprint.bounds), when, {})
     item.properties |= {"berthwatch:simulated": True, "berthwatch:sensor": sensor}
     return item
+
+
+# --- review app and flagging (review/; tests/review/) ----------------------------------------------
+
+#: Scene ids of the review scenario (see review_build_store).
+REVIEW_SCENES = {
+    "rajin_ref1": "SIM_S1_rajin_20230826",
+    "rajin_ref2": "SIM_S1_rajin_20230829",
+    "rajin_opt": "SIM_S2_rajin_20230901",
+    "rajin_call": "SIM_S1_rajin_20230901",
+    "rajin_after": "SIM_S1_rajin_20230902",
+    "dunai_before": "SIM_S1_dunai_20230902",
+    "dunai_call": "SIM_S1_dunai_20230903",
+    "dunai_after": "SIM_S1_dunai_20230904",
+}
+
+
+def review_zone_centre(port: Any, zone_id: str) -> tuple[float, float]:
+    """(lon, lat) of a zone's centroid."""
+    c = port.zone(zone_id).geometry.centroid
+    return float(c.x), float(c.y)
+
+
+def review_detection(
+    port: Any, scene_id: str, index: int, lon: float, lat: float, **kw: Any
+) -> DetectionRecord:
+    """A vessel detection at (lon, lat) with a length × width footprint (default 120 × 20 m, E-W)."""
+    from shapely import affinity
+
+    length = kw.pop("length_m", 120.0)
+    width = kw.pop("width_m", 20.0)
+    centre = port.to_utm(Point(lon, lat))
+    rect = box(
+        centre.x - length / 2, centre.y - width / 2, centre.x + length / 2, centre.y + width / 2
+    )
+    geom = port.to_lonlat(affinity.rotate(rect, kw.pop("angle_deg", 0.0), origin=centre))
+    inv = ~port.grid.transform
+    col, row = inv @ (centre.x, centre.y)
+    fields: dict[str, Any] = {
+        "scene_id": scene_id,
+        "port": port.id,
+        "index": index,
+        "kind": "vessel",
+        "zone": kw.pop("zone", "open_water"),
+        "geometry": geom,
+        "lon": lon,
+        "lat": lat,
+        "row": float(row),
+        "col": float(col),
+        "length_m": length,
+        "width_m": width,
+        "heading_deg": 90.0,
+        "score": 12.0,
+        "area_m2": length * width,
+    }
+    fields.update(kw)
+    return DetectionRecord(**fields)
+
+
+def review_write_tile(
+    path: Any,
+    port: Any,
+    *,
+    seed: int,
+    ships: tuple[tuple[float, float, float], ...] = (),
+    optical: bool = False,
+) -> Any:
+    """A tile on the port grid: SAR (vv, vh linear sigma0) or optical (blue, green, red, nir).
+
+    *ships* are ``(lon, lat, length_m)``: bright east-west hulls 2 pixels wide. A pier-like bright
+    strip (a fixed structure, also in every reference) runs along row 60.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows, cols = port.grid.shape
+    n = 4 if optical else 2
+    level = (0.03, 0.04, 0.03, 0.02) if optical else (0.02, 0.004)
+    data = np.stack([rng.gamma(4.0, lv / 4.0, size=(rows, cols)) for lv in level[:n]]).astype(
+        np.float32
+    )
+    data[:, 58:62, 20:200] *= 30.0
+    inv = ~port.grid.transform
+    px = port.grid.pixel_size_m
+    for lon, lat, length in ships:
+        c = port.to_utm(Point(lon, lat))
+        col, row = inv @ (c.x, c.y)
+        half = max(1, round(length / px / 2))
+        r0, c0 = int(row), int(col)
+        data[:, max(r0 - 1, 0) : r0 + 1, max(c0 - half, 0) : c0 + half] *= 40.0
+    names = ["blue", "green", "red", "nir"] if optical else ["vv", "vh"]
+    return imagery_write_raster(
+        path,
+        data,
+        crs=port.grid.crs,
+        transform=port.grid.transform,
+        nodata=float("nan"),
+        descriptions=names,
+    )
+
+
+def review_build_store(
+    data_dir: Any, *, inferences: bool = False, flag: bool = True
+) -> dict[str, Any]:
+    """An event store with tiles for the review tests, in ``<data_dir>/events.gpkg``.
+
+    Rajin: two empty SAR reference scenes (26 and 29 Aug), an optical scene at 02:00 on 1 Sep
+    that sees the berth empty, a SAR scene at 10:00 on 1 Sep with a 120 m vessel at berth
+    rajin-pier1-w (index 0), a weak open-water vessel (index 1, score 7.0: near the threshold)
+    and a 12 m speck (index 2: unusual size), and a SAR scene on 2 Sep with the berth empty.
+    Dunai: SAR scenes on 2 Sep 22:00 (empty), 3 Sep 10:00 (a 120 m vessel at dunai-pier-n) and
+    4 Sep 10:00 (empty): with *inferences*, one Rajin → Dunai trip. With *flag*, the detections
+    are flagged (chips under ``<data_dir>/chips``). Returns ``{"store": path, "ids": {...}, ...}``.
+    """
+    from pathlib import Path
+
+    from geo.events import EventStore, ObservationRecord
+    from geo.ports import load_ports
+
+    root = Path(data_dir)
+    ports = load_ports()
+    rajin, dunai = ports["rajin"], ports["dunai"]
+    berth_r = review_zone_centre(rajin, "rajin-pier1-w")
+    berth_d = review_zone_centre(dunai, "dunai-pier-n")
+    water = rajin.to_lonlat(Point(*(rajin.grid.transform @ (150, 200))))
+    speck = rajin.to_lonlat(Point(*(rajin.grid.transform @ (250, 190))))
+    S = REVIEW_SCENES
+    plan: list[tuple[Any, str, dt.datetime, bool, list[DetectionRecord]]] = [
+        (rajin, S["rajin_ref1"], events_time(26, 10, month=8), False, []),
+        (rajin, S["rajin_ref2"], events_time(29, 10, month=8), False, []),
+        (rajin, S["rajin_opt"], events_time(1, 2), True, []),
+        (
+            rajin,
+            S["rajin_call"],
+            events_time(1, 10),
+            False,
+            [
+                review_detection(rajin, S["rajin_call"], 0, *berth_r, zone="rajin-pier1-w"),
+                review_detection(
+                    rajin,
+                    S["rajin_call"],
+                    1,
+                    water.x,
+                    water.y,
+                    length_m=90.0,
+                    width_m=15.0,
+                    score=7.0,
+                ),
+                review_detection(
+                    rajin, S["rajin_call"], 2, speck.x, speck.y, length_m=12.0, width_m=10.0
+                ),
+            ],
+        ),
+        (rajin, S["rajin_after"], events_time(2, 10), False, []),
+        (dunai, S["dunai_before"], events_time(2, 22), False, []),
+        (
+            dunai,
+            S["dunai_call"],
+            events_time(3, 10),
+            False,
+            [review_detection(dunai, S["dunai_call"], 0, *berth_d, zone="dunai-pier-n")],
+        ),
+        (dunai, S["dunai_after"], events_time(4, 10), False, []),
+    ]
+    store_path = root / "events.gpkg"
+    with EventStore.open(store_path) as store:
+        for k, (port, scene, when, optical, dets) in enumerate(plan):
+            tile = review_write_tile(
+                root / "tiles" / port.id / f"{scene}.tif", port, seed=k, optical=optical,
+                ships=tuple((d.lon, d.lat, d.length_m or 0.0) for d in dets),
+            )  # fmt: skip
+            obs = ObservationRecord(
+                scene_id=scene, port=port.id, source="test", collection="sim",
+                sensor="optical" if optical else "sar",
+                platform="sentinel-2b" if optical else "sentinel-1a", acquired_utc=when,
+                footprint=port.aoi.buffer(0.01), valid_fraction=1.0, simulated=True,
+                tile_path=str(tile.relative_to(root)),
+            )  # fmt: skip
+            store.write_scene(obs, dets)
+        summary = store.update_inferences(ports) if inferences else None
+        flags = []
+        if flag:
+            from review.flagging import flag_detections
+
+            for pid in ("rajin", "dunai"):
+                flags += flag_detections(store, port=pid, data_dir=root, ports=ports)
+    ids = {
+        "berth_rajin": f"{S['rajin_call']}:rajin:vessel:0",
+        "weak_rajin": f"{S['rajin_call']}:rajin:vessel:1",
+        "speck_rajin": f"{S['rajin_call']}:rajin:vessel:2",
+        "berth_dunai": f"{S['dunai_call']}:dunai:vessel:0",
+    }
+    return {"store": store_path, "ids": ids, "ports": ports, "flags": flags, "summary": summary}
+
+
+def imagery_rehost_catalog(catalog_json: Any, dest: Any, base_url: str, **renames: str) -> Any:
+    """Copy a local catalogue to *dest* with every asset href made absolute under *base_url*
+    (where a file server serves the original catalogue folder). Keyword arguments rename
+    collections (``**{"berthwatch-sim-s1": "sentinel-1-rtc"}``). Returns the new catalog.json."""
+    import json
+    from pathlib import Path
+
+    src_root = Path(catalog_json).parent.resolve()
+    dest = Path(dest)
+    for path in sorted(src_root.rglob("*.json")):
+        doc = json.loads(path.read_text())
+        rel = path.relative_to(src_root)
+        for asset in doc.get("assets", {}).values():
+            local = (path.parent / asset["href"]).resolve()
+            asset["href"] = f"{base_url}/{local.relative_to(src_root).as_posix()}"
+        if doc.get("collection") in renames:
+            doc["collection"] = renames[doc["collection"]]
+        if doc.get("type") == "Collection" and doc.get("id") in renames:
+            doc["id"] = renames[doc["id"]]
+        for link in doc.get("links", []):
+            if link.get("rel") == "collection" and "title" in link:
+                link.pop("title")
+        out = dest / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc))
+    return dest / "catalog.json"
