@@ -193,17 +193,22 @@ class DetectionRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class PortCallRecord:
-    """One vessel stay at a berth, inferred from detections in successive observations.
+    """One vessel stay at a berth (or at anchor), inferred from detections in successive observations.
+
+    ``berth`` is the zone id where the vessel stayed and ``zone_kind`` its kind (``berth`` or
+    ``anchorage``).
 
     The vessel arrived in ``(arrival_after_utc, arrival_before_utc]`` and left in
     ``[departure_after_utc, departure_before_utc)``; ``None`` means unbounded (no observation
     of the berth before the first sighting, or none after the last). ``arrival_before_utc`` is
-    the first sighting and ``departure_after_utc`` the last one.
+    the first sighting and ``departure_after_utc`` the last one. ``n_hidden`` counts the
+    observations between the first and last sighting that could not see the zone.
     """
 
     call_id: str
     port: str
     berth: str
+    zone_kind: str
     first_seen_utc: dt.datetime
     last_seen_utc: dt.datetime
     arrival_after_utc: dt.datetime | None
@@ -570,6 +575,7 @@ _TABLES: dict[str, _Table] = {
                 _Col("call_id", _T, null=False),
                 _Col("port", _T, null=False),
                 _Col("berth", _T, null=False),
+                _Col("zone_kind", _T, null=False),
                 _Col("first_seen_utc", "datetime", null=False),
                 _Col("last_seen_utc", "datetime", null=False),
                 _Col("arrival_after_utc", "datetime"),
