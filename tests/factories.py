@@ -503,3 +503,265 @@ def imagery_rehost_catalog(catalog_json: Any, dest: Any, base_url: str, **rename
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(doc))
     return dest / "catalog.json"
+
+
+# --- reports (report/; tests/report/) --------------------------------------------------------------
+
+#: The period of the report test store (whole UTC days, both included: 92 days).
+REPORT_SINCE = dt.date(2023, 8, 1)
+REPORT_UNTIL = dt.date(2023, 10, 31)
+#: Rajin is observed every 4 days from 2 Aug, Dunai every 6 days from 4 Aug (scenario below).
+REPORT_RAJIN_FAILED = (12,)  # observation indices that failed (no time-of-day data lost)
+REPORT_VESSELS = {
+    # vessel: (length_m, [(port, berth, observation indices)])
+    "A": (120.0, [("rajin", "rajin-pier3-e", (9, 10)), ("dunai", "dunai-pier-n", (7,))]),
+    "B": (128.0, [("rajin", "rajin-pier2-w", (16, 17)), ("dunai", "dunai-pier-s", (12,))]),
+    "C": (95.0, [("rajin", "rajin-pier1-w", (22,))]),  # in the latest observation, still there
+}
+
+
+def report_times(port_id: str) -> list[dt.datetime]:
+    """Acquisition times of the scenario's observations of *port_id* (10:00 UTC each)."""
+    first, step, n = (
+        (dt.date(2023, 8, 2), 4, 23) if port_id == "rajin" else (dt.date(2023, 8, 4), 6, 15)
+    )
+    return [
+        dt.datetime.combine(first + dt.timedelta(days=step * i), dt.time(10), dt.UTC)
+        for i in range(n)
+    ]
+
+
+def report_cloudy(port_id: str, i: int) -> bool:
+    """Whether observation *i* of *port_id* is a cloudy optical scene (berths and yard hidden)."""
+    return port_id == "rajin" and i % 4 == 3
+
+
+def report_sensor(i: int) -> tuple[str, str]:
+    """(sensor, platform) of observation *i*: SAR on even indices, optical on odd ones."""
+    return ("sar", "sentinel-1a") if i % 2 == 0 else ("optical", "sentinel-2b")
+
+
+def report_rect(
+    port: Any, lon: float, lat: float, length_m: float, width_m: float, angle_deg: float
+) -> Any:
+    """A length × width rectangle (EPSG:4326) centred at (lon, lat), long axis at *angle_deg*."""
+    from shapely import affinity
+
+    centre = port.to_utm(Point(lon, lat))
+    rect = box(
+        centre.x - length_m / 2,
+        centre.y - width_m / 2,
+        centre.x + length_m / 2,
+        centre.y + width_m / 2,
+    )
+    return port.to_lonlat(affinity.rotate(rect, angle_deg, origin=centre))
+
+
+def _report_axis_deg(port: Any, zone_id: str) -> float:
+    import math
+
+    import numpy as np
+
+    ring = np.asarray(
+        port.to_utm(port.zone(zone_id).geometry).minimum_rotated_rectangle.exterior.coords
+    )
+    edges = np.diff(ring, axis=0)
+    dx, dy = edges[int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))]
+    return math.degrees(math.atan2(dy, dx))
+
+
+def report_detection(
+    port: Any, scene_id: str, index: int, kind: str, zone_id: str, **kw: Any
+) -> DetectionRecord:
+    """A detection centred in *zone_id*'s centroid (shifted by ``shift_m`` along the zone axis)."""
+    import math
+
+    length = kw.pop("length_m", 120.0)
+    width = kw.pop("width_m", 20.0)
+    shift = kw.pop("shift_m", 0.0)
+    angle = _report_axis_deg(port, zone_id) if zone_id in {z.id for z in port.zones} else 0.0
+    c = port.to_utm(port.zone(zone_id).geometry.centroid)
+    x = c.x + shift * math.cos(math.radians(angle))
+    y = c.y + shift * math.sin(math.radians(angle))
+    centre = port.to_lonlat(Point(x, y))
+    fields: dict[str, Any] = {
+        "scene_id": scene_id,
+        "port": port.id,
+        "index": index,
+        "kind": kind,
+        "zone": zone_id,
+        "geometry": report_rect(port, centre.x, centre.y, length, width, angle),
+        "lon": centre.x,
+        "lat": centre.y,
+        "length_m": length,
+        "width_m": width,
+        "heading_deg": (90 - angle) % 180,
+        "score": 12.0,
+        "area_m2": length * width,
+    }
+    fields.update(kw)
+    return DetectionRecord(**fields)
+
+
+def report_write_tile(
+    path: Any, port: Any, *, sensor: str, detections: Any = (), seed: int = 0
+) -> Any:
+    """Write a tile on the port grid (berthwatch layout: named bands then ``valid``) to *path*.
+
+    Water is dark, land bright, each detection's footprint very bright (SAR) or white (optical).
+    """
+    import numpy as np
+    import rasterio
+    from rasterio.features import rasterize
+
+    rng = np.random.default_rng(seed)
+    grid = port.grid
+    water = port.water_mask()
+    objects = np.zeros(grid.shape, bool)
+    if detections:
+        shapes = [port.to_utm(d.geometry) for d in detections]
+        objects = rasterize(shapes, out_shape=grid.shape, transform=grid.transform).astype(bool)
+    if sensor == "sar":
+        names = ["vv", "vh"]
+        vv = np.where(water, 0.01, 0.25) * rng.gamma(4.4, 1 / 4.4, grid.shape)
+        vv[objects] = 3.0
+        bands = [vv, vv / 4]
+    else:
+        names = ["blue", "green", "red", "nir"]
+        base = np.where(water, 0.03, 0.18) + rng.normal(0, 0.01, grid.shape)
+        base[objects] = 0.6
+        bands = [base, base * 1.1, base * 1.2, np.where(water, 0.02, 0.3)]
+    valid = np.ones(grid.shape, np.float32)
+    valid[:12, :] = 0  # a strip outside the swath: drawn as "no data"
+    stack = np.stack([*bands, valid]).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(
+        path, "w", driver="COG", width=grid.shape[1], height=grid.shape[0], count=stack.shape[0],
+        dtype="float32", crs=grid.crs.to_wkt(), transform=grid.transform, nodata=float("nan"),
+    ) as dst:  # fmt: skip
+        dst.write(stack)
+        for i, name in enumerate([*names, "valid"], start=1):
+            dst.set_band_description(i, name)
+    return path
+
+
+def report_write_chip(path: Any, seed: int = 0) -> Any:
+    """Write a small PNG chip (a bright hull on dark water)."""
+    import numpy as np
+    from matplotlib.image import imsave
+
+    rng = np.random.default_rng(seed)
+    chip = rng.uniform(0.0, 0.2, (32, 32))
+    chip[12:20, 4:28] = 0.9
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imsave(path, chip, cmap="gray", vmin=0, vmax=1)
+    return path
+
+
+def _report_zone_fractions(port: Any, cloudy: bool) -> dict[str, float]:
+    return {z.id: (0.1 if cloudy and z.kind in ("berth", "yard") else 1.0) for z in port.zones}
+
+
+def _report_scene(
+    port: Any, i: int, when: dt.datetime, data_dir: Any
+) -> tuple[ObservationRecord, list[DetectionRecord]]:
+    sensor, platform = report_sensor(i)
+    cloudy = report_cloudy(port.id, i)
+    scene_id = f"{'S1A' if sensor == 'sar' else 'S2B'}_{when:%Y%m%d}_{port.id}"
+    dets: list[DetectionRecord] = []
+    for length, stops in REPORT_VESSELS.values():
+        for port_id, berth, indices in stops:
+            if port_id == port.id and i in indices and not cloudy:
+                dets.append(
+                    report_detection(port, scene_id, len(dets), "vessel", berth, length_m=length)
+                )
+    if port.id == "rajin" and i < 3:  # a small ship at anchor early in the period
+        dets.append(
+            report_detection(
+                port, scene_id, len(dets), "vessel", "rajin-anchorage", length_m=90.0, width_m=15.0
+            )
+        )
+    yard = f"{port.id}-yard-1"
+    if not cloudy:
+        central = (600.0 - 15.0 * i) if port.id == "rajin" else (100.0 + 10.0 * i)
+        for k, shift in enumerate((-300.0, 0.0, 300.0)):
+            teu = central / 3
+            dets.append(
+                report_detection(
+                    port, scene_id, k, "container_stack", yard, length_m=200.0, width_m=60.0,
+                    shift_m=shift, area_m2=teu * 6.06 * 2.44 / 2.5, teu_low=teu * 0.7,
+                    teu_central=teu, teu_high=teu * 1.3,
+                    assumptions="2-3 tiers, 80 % packing, TEU footprint 6.06 x 2.44 m",
+                )
+            )  # fmt: skip
+    obs = ObservationRecord(
+        scene_id=scene_id, port=port.id, source="report-test", collection=f"sim-{sensor}",
+        sensor=sensor, platform=platform, acquired_utc=when, footprint=port.aoi,
+        valid_fraction=0.35 if cloudy else 0.97, zone_valid_fraction=_report_zone_fractions(port, cloudy),
+        status="ok", simulated=True, tile_path="",
+    )  # fmt: skip
+    return obs, dets
+
+
+def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True) -> Any:
+    """Build a data folder with an event store of simulated Rajin and Dunai observations.
+
+    Rajin: 23 observations, every 4 days from 2023-08-02 (SAR/optical alternating, every 4th
+    optical one cloudy, observation 12 failed); Dunai: 15, every 6 days from 2023-08-04.
+    Vessels A and B (see :data:`REPORT_VESSELS`) call at both ports; Rajin's yard empties
+    slowly. The latest Rajin observation has a cached tile; vessel A's detections have chips
+    (flagged), one is confirmed and an anchorage detection rejected by an analyst. With
+    *inferences*, port calls, trips and the seed claims are inferred by the store.
+
+    Returns
+    -------
+    pathlib.Path
+        The data folder (``events.gpkg``, ``tiles/``, ``chips/``).
+    """
+    import dataclasses
+    from pathlib import Path
+
+    from geo.claims import load_claims
+    from geo.events import EventStore
+    from geo.ports import load_ports
+
+    ports = load_ports()
+    data_dir = Path(root)
+    with EventStore.open(data_dir / "events.gpkg") as store:
+        run_id = store.start_run(source="report-test", note="report test store")
+        for port_id in ("rajin", "dunai"):
+            port = ports[port_id]
+            times = report_times(port_id)
+            for i, when in enumerate(times):
+                obs, dets = _report_scene(port, i, when, data_dir)
+                if port_id == "rajin" and i in REPORT_RAJIN_FAILED:
+                    store.record_failure(
+                        scene_id=obs.scene_id, port=port_id, source=obs.source,
+                        error="simulated read timeout", acquired_utc=when, sensor=obs.sensor,
+                        platform=obs.platform, simulated=True,
+                    )  # fmt: skip
+                    continue
+                dets = [
+                    dataclasses.replace(d, chip_path=f"chips/{d.detection_id.replace(':', '_')}.png",
+                                        flags="near_land")
+                    if d.kind == "vessel" and d.length_m == 120.0 or d.zone == "rajin-anchorage" else d
+                    for d in dets
+                ]  # fmt: skip
+                for d in dets:
+                    if d.chip_path:
+                        report_write_chip(data_dir / d.chip_path, seed=d.index)
+                if tiles and port_id == "rajin" and i == len(times) - 1:
+                    rel = f"tiles/rajin/{obs.scene_id}.tif"
+                    report_write_tile(
+                        data_dir / rel, port, sensor=obs.sensor, detections=dets, seed=i
+                    )
+                    obs = dataclasses.replace(obs, tile_path=rel)
+                store.write_scene(obs, dets)
+        reviewed = store.detections("rajin", kind="vessel", zone="rajin-pier3-e")[0]
+        store.append_review(reviewed.detection_id, "analyst-1", "confirmed", label="cargo ship")
+        false_alarm = store.detections("rajin", kind="vessel", zone="rajin-anchorage")[1]
+        store.append_review(false_alarm.detection_id, "analyst-1", "rejected", note="wave crest")
+        store.finish_run(run_id, scenes_seen=38, scenes_processed=37, scenes_failed=1)
+        if inferences:
+            store.update_inferences(ports, load_claims(ports=ports))
+    return data_dir
