@@ -6,7 +6,6 @@ from review.errors import (
     DecisionError,
     ReviewError,
     UnknownDetectionError,
-    UnknownUserError,
     UserExistsError,
     UsersFileError,
 )
@@ -21,7 +20,6 @@ __all__ = [
     "FlagParams",
     "ReviewError",
     "UnknownDetectionError",
-    "UnknownUserError",
     "UserExistsError",
     "UsersFileError",
     "flag_detections",

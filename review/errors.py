@@ -11,7 +11,6 @@ __all__ = [
     "DecisionError",
     "ReviewError",
     "UnknownDetectionError",
-    "UnknownUserError",
     "UserExistsError",
     "UsersFileError",
 ]
@@ -35,13 +34,6 @@ class UsersFileError(ReviewError, ValueError):
 
 class UserExistsError(ReviewError, ValueError):
     """``add-user`` for a name that already exists (without ``--overwrite``)."""
-
-
-class UnknownUserError(ReviewError, LookupError):
-    """A user name that is not in ``review-users.json``."""
-
-    def __str__(self) -> str:  # LookupError would quote the message like a key
-        return str(self.args[0]) if self.args else ""
 
 
 class UnknownDetectionError(ReviewError, LookupError):
