@@ -1,0 +1,107 @@
+"""One scene of one port, from cached tile to store records: the calls the nightly flow makes.
+
+Orchestration only: each step is a call into :mod:`geo` (tiles, ports, records) or
+:mod:`detection` (detectors); no maths happens here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MIN_REFERENCE_SCENES", "analyse_scene"]
+
+#: Fewer earlier scenes than this and the median is not a fair picture of the fixed structures.
+MIN_REFERENCE_SCENES = 3
+
+_STACK_SENSOR = {"sar": "sentinel-1", "optical": "sentinel-2"}
+
+
+def analyse_scene(
+    scene: Any, port: Any, *, tile_path: Path, reference_paths: Sequence[Path]
+) -> tuple[Any, list[Any]]:
+    """Detect vessels and container stacks in one cached tile.
+
+    Returns the observation record and its detection records, ready for
+    :meth:`geo.events.EventStore.write_scene`.
+    """
+    from detection.containers import measure_container_stacks
+    from geo.events import ObservationRecord, vessel_records
+    from geo.stacks import stack_records
+    from geo.tiles import load_cached_tile
+
+    tile = load_cached_tile(tile_path)
+    references = [load_cached_tile(p) for p in reference_paths]
+    vessels = _vessels(tile, port, references)
+    records = vessel_records(
+        vessels, scene_id=scene.id, port=port, transform=tile.transform, crs=tile.crs
+    )
+    yards = [
+        measure_container_stacks(
+            tile.bands,
+            sensor=_STACK_SENSOR[tile.sensor],
+            pixel_size_m=tile.pixel_size_m,
+            yard_mask=port.zone_mask(zone.id),
+            invalid_mask=~tile.valid,
+            zone=zone.id,
+        )
+        for zone in port.zones_of("yard")
+    ]
+    records += stack_records(
+        yards, scene_id=scene.id, port=port, transform=tile.transform, crs=tile.crs
+    )
+    observation = ObservationRecord(
+        scene_id=scene.id,
+        port=port.id,
+        source=scene.source,
+        collection=scene.collection,
+        sensor=scene.sensor,
+        platform=scene.platform,
+        acquired_utc=scene.acquired_utc,
+        footprint=scene.footprint,
+        valid_fraction=tile.valid_fraction,
+        zone_valid_fraction=dict(tile.zone_valid_fraction),
+        status="ok",
+        simulated=scene.simulated,
+        tile_path=str(tile_path),
+    )
+    return observation, records
+
+
+def _vessels(tile: Any, port: Any, references: Sequence[Any]) -> list[Any]:
+    from detection import build_reference, detect_optical_vessels, detect_sar_vessels
+
+    water = port.water_mask()
+    usable = [r for r in references if r.sensor == tile.sensor]
+    if tile.sensor == "sar":
+        band = "vv" if "vv" in tile.bands else sorted(tile.bands)[0]
+        reference = (
+            build_reference([r.bands[band] for r in usable if band in r.bands])
+            if len(usable) >= MIN_REFERENCE_SCENES
+            else None
+        )
+        return list(
+            detect_sar_vessels(
+                tile.bands[band],
+                pixel_size_m=tile.pixel_size_m,
+                water_mask=water,
+                valid_mask=tile.valid,
+                reference=reference,
+            )
+        )
+    reference_bands = None
+    if len(usable) >= MIN_REFERENCE_SCENES:
+        reference_bands = {
+            name: build_reference([r.bands[name] for r in usable if name in r.bands])
+            for name in tile.bands
+        }
+    return list(
+        detect_optical_vessels(
+            tile.bands,
+            pixel_size_m=tile.pixel_size_m,
+            water_mask=water,
+            invalid_mask=~tile.valid,
+            reference=reference_bands,
+        )
+    )
