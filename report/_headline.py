@@ -95,7 +95,9 @@ def _coverage(b: _Builder, data: PortData) -> list[ObservationRecord]:
 
 def _port_calls(data: PortData) -> Sentence:
     b = _Builder("port calls")
-    calls = data.port_calls
+    kinds = {z.id: z.kind for z in data.port.zones}
+    calls = [c for c in data.port_calls if kinds.get(c.berth) == "berth"]
+    anchored = [c for c in data.port_calls if kinds.get(c.berth) != "berth"]
     name = data.port.name
     if not data.observations:
         b.t("No observation of ").t(name).t(" in the period, so no port call can be seen")
@@ -107,10 +109,18 @@ def _port_calls(data: PortData) -> Sentence:
         lengths = [c.length_m for c in calls]
         b.t(" at ").n(len(berths)).t(" berth" + ("s" if len(berths) != 1 else ""))
         b.t(", vessels ").n(min(lengths)).t("–").n(max(lengths)).t(" m long")
+    if anchored:
+        b.t(", and ").n(len(anchored)).t(" stay" + ("s" if len(anchored) != 1 else ""))
+        b.t(" at anchor")
     berth_obs = _coverage(b, data)
     b.t(".")
-    b.ev("port calls", [c.call_id for c in calls])
+    b.ev("port calls at berths", [c.call_id for c in calls])
     b.ev("detections behind the port calls", [d for c in calls for d in c.detection_ids])
+    if anchored:
+        b.ev("stays at anchor", [c.call_id for c in anchored])
+        b.ev(
+            "detections behind the stays at anchor", [d for c in anchored for d in c.detection_ids]
+        )
     b.ev("observations with berths visible", [observation_id(o) for o in berth_obs])
     return b.done()
 

@@ -191,7 +191,10 @@ def plot_berth_timeline(timeline: BerthTimeline, *, since: dt.date, until: dt.da
         solid_end = max(stay.last_seen_utc, stay.first_seen_utc + dt.timedelta(hours=3))
         _bar(ax, stay.first_seen_utc, solid_end, y, hatch=False)
         if stay.label:
-            ax.annotate(stay.label, (stay.first_seen_utc, y + 0.3), fontsize=6, color="#0b2f57")
+            ax.annotate(
+                stay.label, (stay.first_seen_utc, y - 0.3), fontsize=6, color="#0b2f57",
+                va="bottom", annotation_clip=False,
+            )  # fmt: skip
     ax.set_yticks(range(n), [name for _b, name in timeline.berths] or ["(no berths)"], fontsize=7)
     ax.set_ylim(n - 0.5, -0.5)
     handles = [

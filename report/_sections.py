@@ -96,7 +96,7 @@ def vessel_figures(data: PortData) -> dict[str, str]:
 
 
 def _timeline(data: PortData) -> BerthTimeline:
-    berths = data.port.zones_of("berth")
+    berths = data.port.zones_of("berth") + data.port.zones_of("anchorage")
     visible: dict[str, tuple[dt.datetime, ...]] = {}
     hidden: dict[str, tuple[dt.datetime, ...]] = {}
     timed = [o for o in data.observations if o.acquired_utc is not None]

@@ -60,8 +60,15 @@ def test_rajin_headline_counts_match_the_store_and_the_scenario(
     usable = [i for i in range(len(times)) if i not in REPORT_RAJIN_FAILED]
     n_days = (REPORT_UNTIL - REPORT_SINCE).days + 1
     berth_visible = [i for i in usable if not report_cloudy("rajin", i)]
-    assert calls, "the scenario has vessels at Rajin's berths"
-    assert calls_s.startswith(f"{len(calls)} port calls seen at Rajin (Najin)")
+    berths = {z.id for z in load_ports()["rajin"].zones_of("berth")}
+    at_berth = [c for c in calls if c.berth in berths]
+    at_anchor = [c for c in calls if c.berth not in berths]
+    assert at_berth and at_anchor, "the scenario has vessels at Rajin's berths and at anchor"
+    lengths = sorted(c.length_m for c in at_berth)
+    assert calls_s.startswith(
+        f"{len(at_berth)} port calls seen at Rajin (Najin) at {len({c.berth for c in at_berth})} "
+        f"berths, vessels {lengths[0]:.0f}–{lengths[-1]:.0f} m long, and {len(at_anchor)} stay"
+    )
     assert f"(observed {len(usable)} of {n_days} days; " in calls_s
     assert f"berths visible in {len(berth_visible)} of {len(times)} observations)" in calls_s
     assert trips_s.startswith(f"{len(trips)} trip")

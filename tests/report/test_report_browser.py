@@ -13,6 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from geo.events import EventStore
+from geo.ports import load_ports
 from report import CHROMIUM_ARGS, render_port_report
 from tests.factories import REPORT_SINCE, REPORT_UNTIL
 
@@ -24,8 +25,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 def _key_numbers(data_dir: Path, port: str) -> list[str]:
     """Phrases with the headline's key numbers, computed from the store (not from the report)."""
+    berths = {z.id for z in load_ports()[port].zones_of("berth")}
     with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
-        calls = store.port_calls(port, REPORT_SINCE, REPORT_UNTIL)
+        calls = [c for c in store.port_calls(port, REPORT_SINCE, REPORT_UNTIL) if c.berth in berths]
         obs = store.observations(port, REPORT_SINCE, REPORT_UNTIL)
         trips = [t for t in store.trips() if port in (t.from_port, t.to_port)]
     days = {o.acquired_utc.date() for o in obs if o.status != "failed" and o.acquired_utc}
