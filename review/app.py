@@ -224,6 +224,12 @@ def _fmt_num(value: Any, digits: int = 1) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def _detector_flags(flags: str) -> str:
+    """The detector's own flags, without the review reasons stored beside them."""
+    own = [t.strip() for t in flags.split(",") if t.strip() and not t.strip().startswith("review:")]
+    return ", ".join(own) or "—"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
@@ -233,7 +239,7 @@ def _environment() -> jinja2.Environment:
     env.filters["utc"] = _fmt_utc
     env.filters["num"] = _fmt_num
     env.filters["chip_url"] = _chip_url
-    env.filters["pct"] = lambda v: f"{100.0 * float(v):.3f}"
+    env.filters["detector_flags"] = _detector_flags
     return env
 
 
@@ -310,7 +316,8 @@ def _install_handlers(app: FastAPI, state: _State) -> None:
         response: Response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", _CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # "no-referrer" would make browsers send `Origin: null` on form posts, failing the check.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
