@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import matplotlib
 
@@ -21,6 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = [
     "BerthStay",
@@ -96,15 +98,20 @@ def figure_to_data_uri(fig: Figure) -> str:
     return png_data_uri(buf.getvalue())
 
 
-def _time_axis(ax: object, since: dt.date, until: dt.date) -> None:
+def _num(times: Sequence[dt.datetime] | dt.datetime) -> Any:
+    """Matplotlib date numbers (days) of *times*: every axis here is numeric, dates formatted."""
+    return mdates.date2num(times)  # type: ignore[no-untyped-call]
+
+
+def _time_axis(ax: Any, since: dt.date, until: dt.date) -> None:
     start = dt.datetime.combine(since, dt.time(), dt.UTC)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
-    ax.set_xlim(start, end)  # type: ignore[attr-defined]
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)  # type: ignore[attr-defined]
-    formatter = mdates.ConciseDateFormatter(locator, show_offset=False)
-    ax.xaxis.set_major_formatter(formatter)  # type: ignore[attr-defined]
-    ax.grid(axis="x", color="#e4e4e4", linewidth=0.6)  # type: ignore[attr-defined]
+    ax.set_xlim(_num(start), _num(end))
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    formatter = mdates.ConciseDateFormatter(locator, show_offset=False)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(formatter)
+    ax.grid(axis="x", color="#e4e4e4", linewidth=0.6)
 
 
 def plot_vessel_counts(
@@ -128,7 +135,7 @@ def plot_vessel_counts(
         values = np.array([p.counts.get(group, 0) for p in seen], dtype=float)
         if values.any():
             ax.bar(
-                [p.acquired_utc for p in seen],
+                _num([p.acquired_utc for p in seen]),
                 values,
                 width=width,
                 bottom=bottom,
@@ -137,7 +144,7 @@ def plot_vessel_counts(
             )
         bottom += values
     ax.plot(
-        [p.acquired_utc for p in seen],
+        _num([p.acquired_utc for p in seen]),
         np.zeros(len(seen)),
         "|",
         color="#333333",
@@ -146,7 +153,7 @@ def plot_vessel_counts(
     )
     if hidden:
         ax.plot(
-            [p.acquired_utc for p in hidden],
+            _num([p.acquired_utc for p in hidden]),
             np.zeros(len(hidden)),
             "x",
             color=_HIDDEN,
@@ -155,7 +162,7 @@ def plot_vessel_counts(
         )
     top = float(bottom.max()) if len(bottom) else 0.0
     ax.set_ylim(-0.4, max(3.0, top + 1.0))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("vessels seen")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     return figure_to_data_uri(fig)
@@ -177,9 +184,9 @@ def plot_berth_timeline(timeline: BerthTimeline, *, since: dt.date, until: dt.da
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
     for berth, y in row.items():
         for t in timeline.visible_utc.get(berth, ()):
-            ax.plot([t, t], [y - 0.38, y + 0.38], color="#555555", linewidth=0.6)
+            ax.plot(_num([t, t]), [y - 0.38, y + 0.38], color="#555555", linewidth=0.6)
         for t in timeline.hidden_utc.get(berth, ()):
-            ax.plot(t, y, "x", color=_HIDDEN, markersize=4)
+            ax.plot(_num(t), y, "x", color=_HIDDEN, markersize=4)
     for stay in timeline.stays:
         if stay.berth_id not in row:
             continue
@@ -192,7 +199,7 @@ def plot_berth_timeline(timeline: BerthTimeline, *, since: dt.date, until: dt.da
         _bar(ax, stay.first_seen_utc, solid_end, y, hatch=False)
         if stay.label:
             ax.annotate(
-                stay.label, (stay.first_seen_utc, y - 0.3), fontsize=6, color="#0b2f57",
+                stay.label, (_num(stay.first_seen_utc), y - 0.3), fontsize=6, color="#0b2f57",
                 va="bottom", annotation_clip=False,
             )  # fmt: skip
     ax.set_yticks(range(n), [name for _b, name in timeline.berths] or ["(no berths)"], fontsize=7)
@@ -214,16 +221,16 @@ def plot_berth_timeline(timeline: BerthTimeline, *, since: dt.date, until: dt.da
     return figure_to_data_uri(fig)
 
 
-def _bar(ax: object, lo: dt.datetime, hi: dt.datetime, y: float, *, hatch: bool) -> None:
+def _bar(ax: Any, lo: dt.datetime, hi: dt.datetime, y: float, *, hatch: bool) -> None:
     if hi <= lo:
         return
-    x0, x1 = mdates.date2num(lo), mdates.date2num(hi)
+    x0, x1 = _num(lo), _num(hi)
     style = (
         {"facecolor": "white", "edgecolor": _COLOURS["berth"], "hatch": "////", "linewidth": 0.5}
         if hatch
         else {"facecolor": _COLOURS["berth"], "edgecolor": "none"}
     )
-    ax.add_patch(Rectangle((x0, y - 0.28), x1 - x0, 0.56, **style))  # type: ignore[attr-defined]
+    ax.add_patch(Rectangle((x0, y - 0.28), x1 - x0, 0.56, **style))
 
 
 def plot_yard(
@@ -239,7 +246,7 @@ def plot_yard(
         colour = palette[i % len(palette)]
         seen = sorted((p for p in points if p.yard_id == yard and p.observed), key=_t)
         hidden = [p for p in points if p.yard_id == yard and not p.observed]
-        t = [p.acquired_utc for p in seen]
+        t = _num([p.acquired_utc for p in seen])
         ax_area.plot(t, [p.area_m2 for p in seen], "o-", color=colour, markersize=3, label=name)
         low = np.array([p.teu_low for p in seen])
         mid = np.array([p.teu_central for p in seen])
@@ -260,7 +267,7 @@ def plot_yard(
         for ax in (ax_area, ax_teu):
             if hidden:
                 ax.plot(
-                    [p.acquired_utc for p in hidden],
+                    _num([p.acquired_utc for p in hidden]),
                     np.zeros(len(hidden)),
                     "x",
                     color=_HIDDEN,

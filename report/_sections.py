@@ -440,7 +440,7 @@ def _detector_settings() -> list[tuple[str, list[tuple[str, str]]]]:
     out = []
     for name in getattr(params, "__all__", []):
         cls = getattr(params, name, None)
-        if cls is None or not dataclasses.is_dataclass(cls):
+        if not isinstance(cls, type) or not dataclasses.is_dataclass(cls):
             continue
         try:
             inst = cls()

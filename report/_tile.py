@@ -149,12 +149,12 @@ def _pixel_rings(geom: BaseGeometry, disp: _Display) -> list[NDArray[np.float64]
     return rings
 
 
-def _outline(ax: object, geom: BaseGeometry, disp: _Display, **style: object) -> None:
+def _outline(ax: Any, geom: BaseGeometry, disp: _Display, **style: object) -> None:
     for ring in _pixel_rings(geom, disp):
-        ax.add_patch(Polygon(ring, closed=True, **style))  # type: ignore[attr-defined, arg-type]
+        ax.add_patch(Polygon(ring, closed=True, **style))
 
 
-def _draw_mark(ax: object, mark: TileMark, disp: _Display) -> None:
+def _draw_mark(ax: Any, mark: TileMark, disp: _Display) -> None:
     colour = _MARK_COLOUR.get(mark.kind, "#ff3bff")
     geom = mark.geometry
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -164,8 +164,8 @@ def _draw_mark(ax: object, mark: TileMark, disp: _Display) -> None:
         centre = shapely.centroid(geom)
     r, c = lonlat_to_pixels([centre.x], [centre.y], disp.transform, disp.crs)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        ax.plot(c, r, "o", markerfacecolor="none", markeredgecolor=colour, markersize=8)  # type: ignore[attr-defined]
-    ax.annotate(  # type: ignore[attr-defined]
+        ax.plot(c, r, "o", markerfacecolor="none", markeredgecolor=colour, markersize=8)
+    ax.annotate(
         str(mark.number),
         (float(c[0]), float(r[0])),
         xytext=(4, 4),
@@ -184,7 +184,7 @@ def _nice_length(target_m: float) -> float:
     return 10000.0
 
 
-def _scale_bar(ax: object, rows: int, cols: int, pixel_m: float) -> None:
+def _scale_bar(ax: Any, rows: int, cols: int, pixel_m: float) -> None:
     length_m = _nice_length(cols * pixel_m / 5)
     length_px = length_m / pixel_m
     x0, y0 = cols * 0.05, rows * 0.94
@@ -193,8 +193,8 @@ def _scale_bar(ax: object, rows: int, cols: int, pixel_m: float) -> None:
         Rectangle(
             (x0 - 3, y0 - 4 * h), length_px + 6, 5.2 * h, facecolor="white", alpha=0.75, linewidth=0
         )
-    )  # type: ignore[attr-defined]
-    ax.add_patch(Rectangle((x0, y0), length_px / 2, h, facecolor="black"))  # type: ignore[attr-defined]
+    )
+    ax.add_patch(Rectangle((x0, y0), length_px / 2, h, facecolor="black"))
     ax.add_patch(
         Rectangle(
             (x0 + length_px / 2, y0),
@@ -204,9 +204,9 @@ def _scale_bar(ax: object, rows: int, cols: int, pixel_m: float) -> None:
             edgecolor="black",
             linewidth=0.6,
         )
-    )  # type: ignore[attr-defined]
+    )
     label = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-    ax.text(x0 + length_px / 2, y0 - h * 0.6, label, ha="center", va="bottom", fontsize=7)  # type: ignore[attr-defined]
+    ax.text(x0 + length_px / 2, y0 - h * 0.6, label, ha="center", va="bottom", fontsize=7)
 
 
 def north_angle_deg(transform: Affine, crs: CRS, shape: tuple[int, int]) -> float:
