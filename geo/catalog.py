@@ -683,7 +683,9 @@ class StacApiSource(Source):
             )
             items = list(search.items_as_dicts())
         except (APIError, requests.RequestException, OSError, ValueError) as err:
-            what = " ".join(str(err).split())[:300]
+            what = " ".join(str(err).split())[:300] or "no message"
+            status = getattr(err, "status_code", None)
+            what = f"HTTP {status}, {what}" if status else what
             raise StacSearchError(
                 f"STAC search at {self.url} failed after retries ({type(err).__name__}: {what}); "
                 "check the network or try later, or search the offline archive (--source local:...)."

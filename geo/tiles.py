@@ -409,7 +409,13 @@ class _AssetError(OSError):
     """A read of one asset failed; carries its URL for the final message."""
 
     def __init__(self, href: str, err: BaseException) -> None:
-        super().__init__(f"{href}: {' '.join(str(err).split())}")
+        # rasterio's own message is often "Read failed. See previous exception": GDAL's first
+        # complaint (deepest cause) says what happened, e.g. "got 23992 bytes, expected 317645".
+        cause: BaseException = err
+        while cause.__cause__ is not None or cause.__context__ is not None:
+            cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__(f"{href}: {detail}")
         self.href = href
 
 

@@ -109,10 +109,9 @@ def imagery_write_raster(
         profile |= {"crs": crs, "transform": transform}
     else:
         profile |= {"tiled": True, "blockxsize": 256, "blockysize": 256}
+        profile |= {"gcps": gcps, "crs": rasterio.crs.CRS.from_epsg(4326)}
     with rasterio.open(out, "w", **profile) as dst:
         dst.write(arr)
-        if gcps is not None:
-            dst.gcps = (gcps, rasterio.crs.CRS.from_epsg(4326))
         for i, d in enumerate(descriptions or [], start=1):
             dst.set_band_description(i, d)
         if tags:
@@ -765,3 +764,190 @@ def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True
         if inferences:
             store.update_inferences(ports, load_claims(ports=ports))
     return data_dir
+
+
+def imagery_grd_product(
+    folder: Any, port: Any, *, rows: int = 420, cols: int = 380, seed: int = 7
+) -> dict[str, Any]:
+    """A small Sentinel-1 GRD-like product over the port, with its truth.
+
+    The measurement is uint16 DN in radar geometry (mirrored and rotated by 12 degrees from
+    north-up, 10 m pixels), georeferenced only by an 8 x 8 grid of GCPs in EPSG:4326, plus the
+    calibration and noise annotation in the real Sentinel-1 XML schema. The truth: sigma0 = 0.03
+    everywhere but a 0.8 box over port-grid rows 100..119, cols 140..169; ``A_sigma`` and the
+    noise vary linearly with line and pixel (so bilinear interpolation of the vectors is exact);
+    DN = round(sqrt(sigma0 * A^2 + eta)); the first 12 columns are 0 (outside the swath).
+
+    Returns a dict: ``vv``, ``calibration``, ``noise`` (paths), ``box`` (r0, r1, c0, c1 on the
+    port grid, end exclusive), ``sigma0`` (truth in radar geometry), ``dn``, ``a_sigma``, ``eta``.
+    """
+    from pathlib import Path
+
+    import numpy as np
+    from pyproj import Transformer
+    from rasterio.control import GroundControlPoint
+
+    folder = Path(folder)
+    grid = port.grid
+    (minx, miny, maxx, maxy), px = grid.bounds, grid.pixel_size_m
+    theta = np.deg2rad(12.0)
+    # image (col, row) -> UTM: mirrored rotation, centred on the port grid.
+    m = 10.0 * np.array([[-np.cos(theta), -np.sin(theta)], [-np.sin(theta), np.cos(theta)]])
+    centre = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+    origin = centre - m @ np.array([cols / 2, rows / 2])
+
+    def to_utm(c: Any, r: Any) -> tuple[Any, Any]:
+        xy = origin[:, None] + m @ np.vstack([np.ravel(c), np.ravel(r)])
+        return xy[0], xy[1]
+
+    rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    x, y = to_utm(cc + 0.5, rr + 0.5)
+    grow, gcol = (maxy - y) / px, (x - minx) / px
+    box_rc = (100, 120, 140, 170)
+    inside = (grow >= box_rc[0]) & (grow < box_rc[1]) & (gcol >= box_rc[2]) & (gcol < box_rc[3])
+    sigma0 = np.where(inside, 0.8, 0.03).reshape(rows, cols)
+    a_sigma = 400.0 + 0.5 * cc + 0.2 * rr
+    eta = (30.0 + 0.1 * cc) * (1.0 + 0.001 * rr)
+    rng = np.random.default_rng(seed)
+    dn = np.round(np.sqrt(sigma0 * a_sigma**2 + eta) + rng.uniform(-0.01, 0.01, sigma0.shape))
+    dn = dn.astype(np.uint16)
+    dn[:, :12] = 0
+    tf = Transformer.from_crs(grid.crs, 4326, always_xy=True)
+    gcps = []
+    for gr in np.linspace(0, rows, 8):
+        for gc in np.linspace(0, cols, 8):
+            gx, gy = to_utm(gc, gr)
+            lon, lat = tf.transform(gx[0], gy[0])
+            gcps.append(GroundControlPoint(row=gr, col=gc, x=lon, y=lat, z=0.0))
+    vv = imagery_write_raster(
+        folder / "measurement" / "s1a-iw-grd-vv.tiff", dn, crs=None, transform=None, gcps=gcps
+    )
+    lines = np.arange(0, rows + 50, 50)
+    pixels = np.append(np.arange(0, cols, 40), cols - 1)
+    cal = folder / "annotation" / "calibration" / "calibration-s1a-iw-grd-vv.xml"
+    cal.parent.mkdir(parents=True, exist_ok=True)
+    cal.write_text(
+        _imagery_calibration_xml(lines, pixels, lambda ln, p: 400.0 + 0.5 * p + 0.2 * ln)
+    )
+    noise = folder / "annotation" / "calibration" / "noise-s1a-iw-grd-vv.xml"
+    noise.write_text(_imagery_noise_xml(lines, pixels, rows, cols))
+    return {
+        "vv": vv,
+        "calibration": cal,
+        "noise": noise,
+        "box": box_rc,
+        "sigma0": sigma0,
+        "dn": dn,
+        "a_sigma": a_sigma,
+        "eta": eta,
+        "gcps": gcps,
+    }
+
+
+def _imagery_numbers(values: Any) -> str:
+    return " ".join(f"{v:.6e}" if isinstance(v, float) else str(v) for v in values)
+
+
+def _imagery_calibration_xml(lines: Any, pixels: Any, a_sigma: Any) -> str:
+    vectors = []
+    for ln in lines:
+        vals = [float(a_sigma(ln, p)) for p in pixels]
+        n = len(pixels)
+        vectors.append(
+            "    <calibrationVector>\n"
+            f"      <azimuthTime>2023-09-02T21:30:{int(ln) % 60:02d}.000000</azimuthTime>\n"
+            f"      <line>{int(ln)}</line>\n"
+            f'      <pixel count="{n}">{_imagery_numbers(int(p) for p in pixels)}</pixel>\n'
+            f'      <sigmaNought count="{n}">{_imagery_numbers(vals)}</sigmaNought>\n'
+            f'      <betaNought count="{n}">{_imagery_numbers([2.37e2] * n)}</betaNought>\n'
+            f'      <gamma count="{n}">{_imagery_numbers([v * 0.9 for v in vals])}</gamma>\n'
+            f'      <dn count="{n}">{_imagery_numbers([2.37e2] * n)}</dn>\n'
+            "    </calibrationVector>\n"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<calibration>\n'
+        "  <adsHeader><missionId>S1A</missionId><productType>GRD</productType>"
+        "<polarisation>VV</polarisation><mode>IW</mode><swath>IW</swath></adsHeader>\n"
+        "  <calibrationInformation><absoluteCalibrationConstant>1.000000e+00"
+        "</absoluteCalibrationConstant></calibrationInformation>\n"
+        f'  <calibrationVectorList count="{len(lines)}">\n{"".join(vectors)}'
+        "  </calibrationVectorList>\n</calibration>\n"
+    )
+
+
+def _imagery_noise_xml(lines: Any, pixels: Any, rows: int, cols: int) -> str:
+    ranges = []
+    n = len(pixels)
+    for ln in lines:
+        lut = [30.0 + 0.1 * float(p) for p in pixels]
+        ranges.append(
+            "    <noiseRangeVector>\n"
+            "      <azimuthTime>2023-09-02T21:30:00.000000</azimuthTime>\n"
+            f"      <line>{int(ln)}</line>\n"
+            f'      <pixel count="{n}">{_imagery_numbers(int(p) for p in pixels)}</pixel>\n'
+            f'      <noiseRangeLut count="{n}">{_imagery_numbers(lut)}</noiseRangeLut>\n'
+            "    </noiseRangeVector>\n"
+        )
+    az_lines = list(range(0, rows, 30)) + [rows - 1]
+    az = [1.0 + 0.001 * ln for ln in az_lines]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<noise>\n'
+        "  <adsHeader><missionId>S1A</missionId><productType>GRD</productType>"
+        "<polarisation>VV</polarisation></adsHeader>\n"
+        f'  <noiseRangeVectorList count="{len(lines)}">\n{"".join(ranges)}'
+        "  </noiseRangeVectorList>\n"
+        '  <noiseAzimuthVectorList count="1">\n    <noiseAzimuthVector>\n'
+        "      <swath>IW1</swath>\n      <firstAzimuthLine>0</firstAzimuthLine>\n"
+        f"      <firstRangeSample>0</firstRangeSample>\n      <lastAzimuthLine>{rows - 1}</lastAzimuthLine>\n"
+        f"      <lastRangeSample>{cols - 1}</lastRangeSample>\n"
+        f'      <line count="{len(az_lines)}">{_imagery_numbers(az_lines)}</line>\n'
+        f'      <noiseAzimuthLut count="{len(az)}">{_imagery_numbers(az)}</noiseAzimuthLut>\n'
+        "    </noiseAzimuthVector>\n  </noiseAzimuthVectorList>\n</noise>\n"
+    )
+
+
+def imagery_add_grd_collection(catalog_json: Any, port: Any) -> dict[str, Any]:
+    """Add a ``sentinel-1-grd`` collection with one GRD-like item (Earth Search's asset keys:
+    ``vv``, ``schema-calibration-vv``, ``schema-noise-vv``) to a local catalogue. Returns
+    :func:`imagery_grd_product`'s dict plus ``id``."""
+    from pathlib import Path
+
+    import pystac
+    from shapely.geometry import mapping
+
+    catalog_json = Path(catalog_json)
+    cat = pystac.Catalog.from_file(str(catalog_json))
+    extent = pystac.Extent(
+        pystac.SpatialExtent([[-180.0, -90.0, 180.0, 90.0]]),
+        pystac.TemporalExtent([[dt.datetime(2023, 1, 1, tzinfo=dt.UTC), None]]),
+    )
+    coll = pystac.Collection("sentinel-1-grd", "Sentinel-1 GRD (test)", extent)
+    cat.add_child(coll)
+    item_id = "S1A_IW_GRDH_1SDV_20230910T213000_TEST"
+    folder = catalog_json.parent / "sentinel-1-grd" / item_id / f"{item_id}.SAFE"
+    grd = imagery_grd_product(folder, port)
+    foot = port.aoi.buffer(0.03)
+    item = pystac.Item(item_id, mapping(foot), list(foot.bounds), events_time(10, 21.5), {})
+    item.properties |= {
+        "platform": "sentinel-1a",
+        "constellation": "sentinel-1",
+        "sar:instrument_mode": "IW",
+        "sar:polarizations": ["VV"],
+        "sar:product_type": "GRD",
+    }
+    item.add_asset(
+        "vv", pystac.Asset(str(grd["vv"]), media_type=pystac.MediaType.COG, roles=["data"])
+    )
+    item.add_asset(
+        "schema-calibration-vv",
+        pystac.Asset(str(grd["calibration"]), media_type=pystac.MediaType.XML, roles=["metadata"]),
+    )
+    item.add_asset(
+        "schema-noise-vv",
+        pystac.Asset(str(grd["noise"]), media_type=pystac.MediaType.XML, roles=["metadata"]),
+    )
+    coll.add_item(item)
+    cat.normalize_hrefs(str(catalog_json.parent))
+    cat.make_all_asset_hrefs_relative()
+    cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return grd | {"id": item_id}

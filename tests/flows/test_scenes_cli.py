@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,28 +96,33 @@ def test_folder_source_from_the_command_line(tmp_path: Path) -> None:
     assert "20230915T010203_vhr" in result.output and "2023-09-15 01:02" in result.output
 
 
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args],
+def test_bad_input_through_the_console_script_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows", "scenes", "--port", "atlantis", *WINDOW],
         capture_output=True,
         text=True,
         check=False,
-        env=os.environ | env,
     )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("berthwatch: error: Unknown port 'atlantis'")
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--port", "atlantis", *WINDOW], "Unknown port 'atlantis'"),
         (["--port", "rajin", "--since", "2023-10-16", "--until", "2023-08-20"], "is after until"),
         (["--port", "rajin", *WINDOW, "--source", "sentinelhub"], "Unknown source 'sentinelhub'"),
         (["--port", "rajin", *WINDOW, "--source", "folder:EMPTY"], "holds no raster"),
         (["--port", "rajin", *WINDOW, "--source", "folder:NOCRS"], "has no CRS"),
         (["--port", "rajin", *WINDOW, "--source", "local:NOWHERE"], "no STAC catalogue there"),
+        (["--port", "rajin", *WINDOW], "no STAC catalogue there"),  # default sample_tiles absent
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+@pytest.mark.parametrize("command", ["scenes", "fetch"])
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, command: str, args: list[str], message: str
+) -> None:
     empty, nocrs = tmp_path / "empty", tmp_path / "nocrs"
     empty.mkdir()
     imagery_write_raster(
@@ -134,8 +138,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
         .replace("NOWHERE", str(tmp_path / "x"))
         for a in args
     ]
-    proc = _run(["scenes", *args], {"BERTHWATCH_SAMPLE_TILES": str(tmp_path / "none")})
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+    result = CliRunner().invoke(
+        cli, [command, *args], env={"BERTHWATCH_SAMPLE_TILES": str(tmp_path / "none")}
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
     assert lines[0].startswith("berthwatch: error:") and message in lines[0]
+    assert result.stdout == ""

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from geo.catalog import Scene, open_source
 from geo.errors import TileReadError
+from geo.network import HttpParams
 from geo.tiles import (
     SCL_NOT_OBSERVED,
     fetch_tile_to_cache,
@@ -168,7 +169,7 @@ def test_cache_is_a_cog_and_a_second_run_reads_from_it(scenes, port, tmp_path: P
     cached = read_tile(broken, port, cache_dir=cache)
     np.testing.assert_array_equal(cached.bands["red"], first.bands["red"])
     with pytest.raises(TileReadError, match="gone.tif"):
-        read_tile(broken, port)
+        read_tile(broken, port, params=HttpParams(retry_delay_s=0.0, attempts=2))
 
 
 def test_fetch_tile_to_cache_returns_the_path_in_the_data_folder(scenes, port) -> None:  # type: ignore[no-untyped-def]
