@@ -425,14 +425,12 @@ def _install_pages(app: FastAPI, state: _State) -> None:
             state.fail(client, f"user:{name}")
             logger.warning("failed sign-in for %r", name)
             fresh = auth.new_csrf_token()
-            response = _render(
+            page = _render(
                 state, "login.html", 401, next=_safe_next(next), csrf=fresh,
                 error="Unknown name or wrong token.", user=None,
             )  # fmt: skip
-            response.set_cookie(
-                _LOGIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=3600
-            )
-            return response
+            page.set_cookie(_LOGIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=3600)
+            return page
         cookie, _ = auth.sign_session(state.secret, name)
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(

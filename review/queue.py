@@ -38,12 +38,14 @@ __all__ = [
     "QueueCounts",
     "QueueFilter",
     "QueueItem",
+    "ReviewSummary",
     "detail_to_json",
     "item_to_json",
     "load_detail",
     "load_queue",
     "neighbours",
     "record_decision",
+    "summarize_reviews",
 ]
 
 #: Decisions an analyst can make: the store's vocabulary (``rejected`` drops a detection from
@@ -303,6 +305,43 @@ def record_decision(
             f"No detection {detection_id!r} in the store; pick one from the queue."
         )
     return store.append_review(detection_id, analyst, decision, label, note)
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """How much analysts reviewed: flagged detections, those with a decision, and the latest decisions.
+
+    ``n_reviewed`` counts detections with at least one review (flagged or not); ``by_decision``
+    counts them by their latest decision; ``n_reviews`` counts every decision (audit trail rows).
+    """
+
+    n_detections: int
+    n_flagged: int
+    n_reviewed: int
+    n_reviews: int
+    by_decision: Mapping[str, int]
+
+
+def summarize_reviews(
+    store: Any,
+    port: str | None = None,
+    since: dt.date | dt.datetime | None = None,
+    until: dt.date | dt.datetime | None = None,
+) -> ReviewSummary:
+    """Count the reviewed detections of a port and period (for reports: "n detections reviewed")."""
+    dets = store.detections(port, since, until)
+    ids = {d.detection_id for d in dets}
+    reviews = {k: v for k, v in _reviews_by_detection(store).items() if k in ids}
+    latest: dict[str, int] = {d: 0 for d in DECISIONS}
+    for trail in reviews.values():
+        latest[trail[-1].decision] = latest.get(trail[-1].decision, 0) + 1
+    return ReviewSummary(
+        n_detections=len(dets),
+        n_flagged=sum(bool(flag_reasons(d.flags)) for d in dets),
+        n_reviewed=len(reviews),
+        n_reviews=sum(len(v) for v in reviews.values()),
+        by_decision=latest,
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -339,3 +339,34 @@ def test_store_missing(tmp_path: Path) -> None:
     with make_test_client(create_app(tmp_path)) as c:
         r = c.get("/api/detections", headers=_bearer())
         assert r.status_code == 503 and "No event store" in r.json()["detail"]
+
+
+def test_review_summary_counts_latest_decisions(client: Any, review_data: dict[str, Any]) -> None:
+    from review.queue import summarize_reviews
+
+    ids = review_data["ids"]
+    for det, name, decision in (
+        (ids["berth_dunai"], "ana", "confirmed"),
+        (ids["berth_dunai"], "bob", "rejected"),
+        (ids["weak_rajin"], "ana", "unsure"),
+    ):
+        headers = {"Authorization": f"Bearer {name}:{REVIEW_TOKENS[name]}"}
+        r = client.post(
+            "/api/decisions", json={"detection_id": det, "decision": decision}, headers=headers
+        )
+        assert r.status_code == 201
+    with EventStore.open(review_data["store"], readonly=True) as store:
+        everything = summarize_reviews(store)
+        rajin = summarize_reviews(store, "rajin")
+    assert (
+        everything.n_detections,
+        everything.n_flagged,
+        everything.n_reviewed,
+        everything.n_reviews,
+    ) == (4, 4, 2, 3)
+    assert dict(everything.by_decision) == {"confirmed": 0, "rejected": 1, "unsure": 1}
+    assert (rajin.n_detections, rajin.n_reviewed, dict(rajin.by_decision)) == (
+        3,
+        1,
+        {"confirmed": 0, "rejected": 0, "unsure": 1},
+    )
