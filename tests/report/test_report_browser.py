@@ -106,3 +106,11 @@ def test_pdf_pages_are_not_blank_and_carry_the_numbers(
     for phrase in _key_numbers(report_data_dir, "dunai"):
         assert phrase in flat, phrase
     assert "SIMULATED" in flat
+    # Evidence lists are printed open: the ids behind the headline are in the PDF.
+    squashed = "".join(text.split())
+    with EventStore.open(report_data_dir / "events.gpkg", readonly=True) as store:
+        trips = [t for t in store.trips() if "dunai" in (t.from_port, t.to_port)]
+    assert trips
+    for t in trips:
+        assert t.trip_id in squashed
+        assert all(d in squashed for d in t.detection_ids)
