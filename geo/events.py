@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from detection.types import Vessel
-    from geo.claims import Claim, ClaimParams  # type: ignore[attr-defined]  # lands with claim checks
+    from geo.claims import Claim, ClaimParams
     from geo.trips import TripParams
 
 __all__ = [
@@ -654,7 +654,7 @@ _TABLES: dict[str, _Table] = {
             None,
             ("claim_id", "run_id"),
             "Claim checks per run: observed lower bound, coverage-limited upper bound, verdict, evidence, assumptions.",
-            order_by="checked_utc, claim_id",
+            order_by="checked_utc, fid",
         ),
         _Table(
             "reviews",
@@ -1038,7 +1038,7 @@ class EventStore:
             The run the claim checks belong to; default a new id ``infer-<time>``. Re-using a
             run id replaces that run's checks.
         """
-        from geo.claims import ClaimParams, check_claims  # type: ignore[attr-defined]
+        from geo.claims import ClaimParams, check_claims
         from geo.trips import TripParams, infer_port_calls, infer_trips
 
         tp = trip_params or TripParams()

@@ -43,6 +43,7 @@ __all__ = [
     "infer_port_calls",
     "infer_trips",
     "sea_distance_nm",
+    "size_mismatch_sigmas",
     "transit_bounds_h",
 ]
 
@@ -379,7 +380,7 @@ def _link_cost(
 ) -> float | None:
     if not feasible_transit(a, b, distance_nm, p):
         return None
-    z = _size_z(a, b, p)
+    z = size_mismatch_sigmas(a, b, p)
     if z > p.length_sigmas:
         return None
     # Prefer the pairing whose observed gap best fits a transit at the nominal speed.
@@ -389,8 +390,12 @@ def _link_cost(
     return z * z / 2 + misfit
 
 
-def _size_z(a: PortCallRecord, b: PortCallRecord, p: TripParams) -> float:
-    """Disagreement of two calls' sizes, in sigmas: the worse of length and width."""
+def size_mismatch_sigmas(a: PortCallRecord, b: PortCallRecord, p: TripParams) -> float:
+    """Disagreement of two calls' sizes, in sigmas: the worse of length and width.
+
+    Lengths use the calls' ``length_err_m``; widths :attr:`TripParams.width_error_m` shrunk
+    with the number of sightings (down to half of it).
+    """
     z = abs(a.length_m - b.length_m) / math.hypot(a.length_err_m, b.length_err_m)
     if a.width_m is not None and b.width_m is not None:
         sw = p.width_error_m * math.sqrt(1 / a.n_detections + 1 / b.n_detections)
@@ -425,7 +430,7 @@ def _coincidences(
         t0 = min(c.first_seen_utc for c in at_port + [here])
         t1 = max(c.last_seen_utc for c in at_port + [here])
         span_h = max((t1 - t0).total_seconds() / 3600, 24.0)
-        alike = sum(1 for c in at_port if _size_z(other, c, p) <= p.length_sigmas)
+        alike = sum(1 for c in at_port if size_mismatch_sigmas(other, c, p) <= p.length_sigmas)
         lo: dt.datetime | None
         hi: dt.datetime | None
         if other is a:
@@ -451,7 +456,7 @@ def _trip(
     arr_lo = _latest(b.arrival_after_utc, a.departure_after_utc + tmin)
     arr_hi = _earliest(b.arrival_before_utc, _shift(a.departure_before_utc, tmax))
     sigma = math.hypot(a.length_err_m, b.length_err_m)
-    z = _size_z(a, b, p)
+    z = size_mismatch_sigmas(a, b, p)
     w_a, w_b = a.n_detections, b.n_detections
     return TripRecord(
         trip_id=f"trip:{a.call_id}>{b.call_id}",
