@@ -305,7 +305,8 @@ def create_app(data_dir: Path | str, *, store_path: Path | str | None = None) ->
 
 def _session_of(state: _State, request: Request) -> auth.Session | None:
     session = auth.verify_session(state.secret, request.cookies.get(SESSION_COOKIE))
-    if session is None or session.user not in auth.list_users(state.data_dir):
+    # The user must still exist with the same token (a reset ends the old sessions).
+    if session is None or auth.user_epoch(state.data_dir, session.user) != session.epoch:
         return None
     return session
 
@@ -431,7 +432,9 @@ def _install_pages(app: FastAPI, state: _State) -> None:
             )  # fmt: skip
             page.set_cookie(_LOGIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=3600)
             return page
-        cookie, _ = auth.sign_session(state.secret, name)
+        cookie, _ = auth.sign_session(
+            state.secret, name, epoch=auth.user_epoch(state.data_dir, name) or ""
+        )
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(
             SESSION_COOKIE, cookie, httponly=True, samesite="strict", max_age=auth.SESSION_TTL_S,

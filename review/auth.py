@@ -34,6 +34,7 @@ __all__ = [
     "load_secret",
     "new_csrf_token",
     "sign_session",
+    "user_epoch",
     "users_path",
     "verify_session",
 ]
@@ -56,6 +57,7 @@ class Session:
     user: str
     csrf: str
     expires_s: float
+    epoch: str = ""
 
 
 def users_path(data_dir: Path) -> Path:
@@ -211,10 +213,24 @@ def _sign(secret: bytes, body: str) -> str:
     return hmac.new(secret, body.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def sign_session(secret: bytes, user: str, *, ttl_s: float = SESSION_TTL_S) -> tuple[str, Session]:
+def user_epoch(data_dir: Path, name: str) -> str | None:
+    """A short fingerprint of *name*'s stored hash (None for unknown names).
+
+    Sessions carry it, so resetting a token (``add-user --overwrite``) ends the old sessions.
+    """
+    entry = _read_users(data_dir).get(name)
+    if entry is None:
+        return None
+    return hashlib.sha256(str(entry.get("scrypt", "")).encode()).hexdigest()[:16]
+
+
+def sign_session(
+    secret: bytes, user: str, *, ttl_s: float = SESSION_TTL_S, epoch: str = ""
+) -> tuple[str, Session]:
     """Return a signed cookie value for *user* and the :class:`Session` it encodes."""
-    session = Session(user=user, csrf=new_csrf_token(), expires_s=float(int(time.time() + ttl_s)))
-    payload = {"u": session.user, "c": session.csrf, "e": int(session.expires_s)}
+    expires = float(int(time.time() + ttl_s))
+    session = Session(user=user, csrf=new_csrf_token(), expires_s=expires, epoch=epoch)
+    payload = {"u": user, "c": session.csrf, "e": int(expires), "p": epoch}
     body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
     return f"{body}.{_sign(secret, body)}", session
 
@@ -229,7 +245,10 @@ def verify_session(secret: bytes, cookie: str | None) -> Session | None:
             return None
         payload = json.loads(_unb64(body))
         session = Session(
-            user=str(payload["u"]), csrf=str(payload["c"]), expires_s=float(payload["e"])
+            user=str(payload["u"]),
+            csrf=str(payload["c"]),
+            expires_s=float(payload["e"]),
+            epoch=str(payload.get("p", "")),
         )
     except (ValueError, KeyError, TypeError, UnicodeError):
         return None

@@ -99,6 +99,15 @@ def test_sign_in_never_redirects_off_site(client: Any, target: str) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/queue"
 
 
+def test_resetting_a_token_ends_its_sessions(client: Any, review_data: dict[str, Any]) -> None:
+    from review.auth import add_user
+
+    sign_in(client, "bob")
+    assert client.get("/queue").status_code == 200
+    add_user(review_data["root"], "bob", overwrite=True)
+    assert client.get("/queue").status_code == 303
+
+
 def test_sign_out(client: Any) -> None:
     csrf = sign_in(client)
     assert client.post("/logout", data={"csrf_token": "nope"}).status_code == 403
