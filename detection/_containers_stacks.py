@@ -26,6 +26,7 @@ opening at the minimum block width and a minimum region area.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ __all__ = [
     "S1_BANDS",
     "S2_BANDS",
     "SENSORS",
+    "StackMap",
     "StackParams",
     "classify_stacks",
     "drop_small",
@@ -69,9 +71,16 @@ class StackParams:
         brightness (0.15: well above L2A noise and paving's own variation, a few %).
     s2_confident_contrast : float
         Distance above which a pixel is surely stack or roof; their median is the full-stack level.
-    s2_min_texture : float
-        Median local heterogeneity (3x3, relative) below which a candidate region is a uniform
-        surface (roof, painted slab), not a yard of many-coloured boxes.
+    s2_max_edge : float
+        A region is kept only if the pixels touching it are back near bare ground: their median
+        distance below this fraction of the threshold (at most half-covered edge pixels give
+        ~0.5). Stacks have sharp edges; haze and thin cloud missed by the scene classification
+        fade out slowly.
+    s2_min_solidity : float
+        Regions of 8 pixels or more must be this convex (area / convex hull area): stacks stand
+        in rectilinear blocks, haze has fractal outlines.
+    s2_shadow_angle_deg : float
+        Pixels darker than ground within this spectral angle of it are shadow, not stacks.
     s2_ground_quantile : float
         The smoothest fraction of the yard taken as bare ground for the reference spectrum.
     ndvi_max, ndwi_max : float
@@ -81,33 +90,41 @@ class StackParams:
     s1_confident_db : float
         VV (dB) above which a pixel is surely a strong scatterer; their median is the full level.
     s1_window_px : int
-        Boxcar window against speckle (3: ~40 looks from IW GRD's ~4.4).
+        Boxcar window for finding bright regions against speckle (3: ~40 looks from ~4.4).
+    s1_along_px : int
+        Length of the along-block average that measures each region's width (5 pixels: ~22
+        looks, no widening across the block).
     min_width_m : float
-        Narrowest stack block kept (opening). Cranes, rails and roof rims are thinner.
+        Narrowest stack block kept (opening; none while it is at most one pixel: at 10 m a
+        5-row block is 1.4 pixels wide and must survive).
     min_area_m2 : float
         Smallest stack region kept (vehicles and masts are smaller).
     fill_holes_max_m2 : float
         Holes up to this size inside a stack region are filled (a uniform patch of same-coloured
         boxes inside a block, too small to be a lane).
     invalid_buffer_px : int
-        Grow the not-observed mask by this many pixels (cloud edges are fuzzier than SCL says).
+        Grow the not-observed mask by this many pixels (cloud edges are fuzzier than SCL says;
+        hazy cloud margins are also caught by ``s2_max_surround``).
     min_extrapolate_fraction : float
         Below this observed fraction the whole-yard extrapolation is not given (None).
     """
 
     s2_min_contrast: float = 0.15
     s2_confident_contrast: float = 0.30
-    s2_min_texture: float = 0.04
+    s2_max_edge: float = 0.6
+    s2_min_solidity: float = 0.6
+    s2_shadow_angle_deg: float = 6.0
     s2_ground_quantile: float = 0.30
     ndvi_max: float = 0.35
     ndwi_max: float = 0.20
     s1_min_db: float = -6.0
     s1_confident_db: float = -3.0
     s1_window_px: int = 3
-    min_width_m: float = 15.0
+    s1_along_px: int = 5
+    min_width_m: float = 10.0
     min_area_m2: float = 300.0
     fill_holes_max_m2: float = 400.0
-    invalid_buffer_px: int = 1
+    invalid_buffer_px: int = 2
     min_extrapolate_fraction: float = 0.5
 
 
@@ -146,59 +163,225 @@ def _as_float(band: NDArray[np.generic], sensor: str) -> FloatArray:
     return out
 
 
+@dataclass(frozen=True)
+class StackMap:
+    """What the classifier found in one yard and scene (pixel space).
+
+    ``mask``: the stack outline (pixels at least half covered); ``cover``: each pixel's covered
+    fraction (0-1; non-zero on the outline and the pixel ring around it), whose sum is the
+    footprint; ``hidden``: candidate regions touching unobserved pixels, to be called unseen.
+    """
+
+    mask: BoolArray
+    cover: FloatArray
+    hidden: BoolArray
+
+
 def classify_stacks(
     bands: Mapping[str, FloatArray],
     *,
     sensor: str,
     pixel_size_m: float,
     valid: BoolArray,
+    yard: BoolArray,
+    unseen: BoolArray,
     params: StackParams,
-) -> BoolArray:
-    """Boolean stack mask (inside *valid* only) for one yard in one scene."""
-    if not valid.any():
-        return np.zeros_like(valid)
+) -> StackMap:
+    """Stack outline, cover fractions and to-be-unseen regions for one yard in one scene.
+
+    Candidate regions touching *unseen* pixels (cloud, shadow, nodata: anywhere in the tile) are
+    not stacks but "not observed": a bright patch continuous with a cloud is most likely its
+    thin margin, which the scene classification leaves unflagged, and if it is a stack its
+    extent is hidden anyway. So are optical regions with soft edges or ragged outlines (haze
+    and thin cloud the classification missed): the yard under them is not seen clearly.
+    """
+    empty = np.zeros_like(valid)
+    hidden = empty
+    for _ in range(2):
+        # A second pass once haze is set aside: it inflates the yard's full-stack level.
+        if (valid & ~hidden).sum() < 4:
+            return StackMap(empty, np.zeros(valid.shape), hidden)
+        sig, mask, doubtful = _find(bands, sensor, pixel_size_m, valid & ~hidden, yard, params)
+        grow = np.ones((3, 3), bool)
+        blocked = ndi.binary_dilation(unseen | hidden, structure=grow)
+        doubtful |= _touching(mask, blocked)
+        hidden = hidden | (ndi.binary_dilation(doubtful, structure=grow) & valid)
+        mask &= ~hidden
+    return StackMap(mask, _cover(sig.signal, mask, sig.countable & ~hidden), hidden)
+
+
+def _find(
+    bands: Mapping[str, FloatArray],
+    sensor: str,
+    pixel_size_m: float,
+    valid: BoolArray,
+    yard: BoolArray,
+    params: StackParams,
+) -> tuple[_Signal, BoolArray, BoolArray]:
+    """One classification pass: the signal, the stack outline and regions unlike stacks."""
     if sensor == "sentinel-2":
-        candidate, texture = _s2_candidates(bands, valid, params)
+        sig = _s2_signal(bands, valid, params)
     else:
-        candidate, texture = _s1_candidates(bands, valid, params), None
-    mask = _clean(candidate, valid, pixel_size_m, params)
-    if texture is not None:
-        mask = _drop_uniform_regions(mask, texture, params.s2_min_texture)
-    return mask
+        sig = _s1_signal(bands, valid, params)
+    mask = _drop_zone_edge(_clean(sig.candidate, valid, pixel_size_m, params), yard)
+    doubtful = np.zeros_like(mask)
+    if sensor == "sentinel-2":
+        doubtful = _unlike_stacks(mask, sig.signal, valid, sig.threshold, params)
+    return sig, mask & ~doubtful, doubtful
 
 
-def _s2_candidates(
-    bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams
-) -> tuple[BoolArray, FloatArray]:
+@dataclass(frozen=True)
+class _Signal:
+    """Per-pixel stack signal (0 on bare ground, linear in the covered fraction) and candidates."""
+
+    signal: FloatArray
+    candidate: BoolArray
+    countable: BoolArray
+    threshold: float
+
+
+def _cover(signal: FloatArray, mask: BoolArray, countable: BoolArray) -> FloatArray:
+    """Covered fraction per pixel: signal / full-stack signal, on the outline and its ring.
+
+    Mixing is linear, so summing fractions measures a block narrower than two pixels without the
+    +-half-pixel luck of the outline (a 1.4-pixel block is outlined as 1 or 2 pixels depending on
+    where it falls). The full-stack signal is the upper decile over the outline's pixels: the
+    yard's fully covered pixels (paint colours differ between blocks: this is their typical
+    full value, not each block's).
+    """
+    cover = np.zeros(signal.shape)
+    if not mask.any():
+        return cover
+    full = float(np.quantile(signal[mask], 0.9))
+    reach = ndi.binary_dilation(mask, structure=np.ones((3, 3), bool)) & countable
+    cover[reach] = np.clip(signal[reach] / max(full, 1e-12), 0.0, 1.0)
+    return cover
+
+
+def _s2_signal(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams) -> _Signal:
+    """Pixels at least half covered by something unlike the yard's bare ground (not its shadow)."""
     cube = np.stack([bands[b] for b in S2_BANDS])
-    valid = valid & np.all(np.isfinite(cube) & (cube > 0), axis=0)
     red, green, nir = bands["red"], bands["green"], bands["nir"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ndvi = (nir - red) / (nir + red)
         ndwi = (green - nir) / (green + nir)
     land = valid & (ndvi < p.ndvi_max) & (ndwi < p.ndwi_max)
-    texture = _local_heterogeneity(cube, valid)
     if land.sum() < 4:
-        return np.zeros_like(valid), texture
+        return _Signal(np.zeros(valid.shape), np.zeros_like(valid), np.zeros_like(valid), np.inf)
+    texture = _local_heterogeneity(cube, valid)
     smooth = land & (texture <= np.quantile(texture[land], p.s2_ground_quantile))
     ground = np.median(cube[:, smooth], axis=1)
     dist = np.linalg.norm(cube - ground[:, None, None], axis=0) / np.linalg.norm(ground)
+    # Noise and paving texture give bare ground a small positive distance: take it off.
+    dist = np.maximum(dist - float(np.median(dist[smooth])), 0.0)
     threshold = _midpoint(dist[land], 0.0, p.s2_confident_contrast, p.s2_min_contrast)
     logger.debug("S2 ground %s, contrast threshold %.3f", np.round(ground, 4), threshold)
-    return land & (dist > threshold), texture
+    allowed = land & ~_shadow_like(cube, ground, p)
+    seeds = allowed & (dist > threshold)
+    out = _local_half_max(dist, seeds, allowed, 0.0, p.s2_min_contrast, quantile=0.9)
+    return _Signal(dist, out, allowed, threshold)
 
 
-def _s1_candidates(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams) -> BoolArray:
-    vv = bands["vv"]
-    valid = valid & np.isfinite(vv) & (vv > 0)
-    if not valid.any():
-        return np.zeros_like(valid)
-    smooth = _masked_mean(np.where(valid, vv, 0.0), valid, p.s1_window_px)
+def _shadow_like(cube: FloatArray, ground: FloatArray, p: StackParams) -> BoolArray:
+    """Darker than bare ground with the ground's spectral shape: a shadow (of stacks or cranes)."""
+    norm = np.linalg.norm(cube, axis=0) * np.linalg.norm(ground)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = np.einsum("bij,b->ij", cube, ground) / norm
+    angle = np.degrees(np.arccos(np.clip(np.nan_to_num(cos), -1.0, 1.0)))
+    darker = cube.sum(axis=0) < ground.sum()
+    out: BoolArray = darker & (angle < p.s2_shadow_angle_deg)
+    return out
+
+
+def _s1_signal(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams) -> _Signal:
+    """Pixels past the midpoint between ground and their own bright region's level.
+
+    Regions are found on boxcar-averaged VV (stable against speckle), but the boxcar widens a
+    block 1-2 pixels wide to 3-4, so each region's pixels are then thresholded on VV averaged
+    along the region only, half-way between the ground and the region's own level: a stack's
+    edge pixel is bright in proportion to the share of it that is covered.
+    """
+    vv = np.where(valid & np.isfinite(bands["vv"]), bands["vv"], 0.0)
+    valid = valid & (vv > 0)
+    smooth = _masked_mean(vv, valid, p.s1_window_px)
     confident = 10.0 ** (p.s1_confident_db / 10.0)
-    ground = float(np.median(smooth[valid & (smooth < confident)])) if valid.any() else 0.0
-    threshold = _midpoint(smooth[valid], ground, confident, 10.0 ** (p.s1_min_db / 10.0))
-    logger.debug("S1 ground %.4f, VV threshold %.4f (linear)", ground, threshold)
-    return valid & (smooth > threshold)
+    floor = 10.0 ** (p.s1_min_db / 10.0)
+    quiet = valid & (smooth < confident)
+    ground = float(np.median(vv[quiet])) if quiet.any() else 0.0
+    seeds, n = ndi.label(valid & (smooth > confident), structure=np.ones((3, 3), bool))
+    along = _along_block_mean(vv, valid, seeds, p.s1_along_px)
+    out = _local_half_max(along, seeds > 0, valid, ground, floor, quantile=0.9)
+    logger.debug("S1 ground %.4f, %d bright regions", ground, n)
+    return _Signal(np.where(valid, along - ground, 0.0), out, valid, floor - ground)
+
+
+def _along_block_mean(
+    vv: FloatArray, valid: BoolArray, seeds: NDArray[np.int32], length_px: int
+) -> FloatArray:
+    """Average VV along each bright region's long axis (a line of *length_px* pixels).
+
+    Speckle must be averaged, but across a block 1-2 pixels wide any averaging widens it. Blocks
+    are long, so average along them only: the across-block profile keeps its width while the
+    speckle variance drops by ~*length_px*.
+    """
+    out = vv.copy()
+    for region in measure.regionprops(seeds):  # type: ignore[no-untyped-call]
+        theta = region.orientation  # angle of the major axis from the row axis, radians
+        kernel = _line_kernel(theta, length_px)
+        pad = length_px // 2 + 1
+        r0, c0, r1, c1 = region.bbox
+        sl = (slice(max(r0 - pad, 0), r1 + pad), slice(max(c0 - pad, 0), c1 + pad))
+        local = _masked_convolve(vv[sl], valid[sl], kernel)
+        near = ndi.binary_dilation(seeds[sl] == region.label, iterations=2)
+        out[sl] = np.where(near, local, out[sl])
+    return out
+
+
+def _line_kernel(theta: float, length_px: int) -> FloatArray:
+    """Normalised line kernel of *length_px* pixels at angle *theta* from the row axis."""
+    half = length_px // 2
+    kernel = np.zeros((2 * half + 1, 2 * half + 1))
+    for t in np.linspace(-half, half, 4 * length_px + 1):
+        r, c = half + t * math.cos(theta), half + t * math.sin(theta)
+        kernel[int(round(r)), int(round(c))] = 1.0
+    out: FloatArray = kernel / kernel.sum()
+    return out
+
+
+def _masked_convolve(values: FloatArray, valid: BoolArray, kernel: FloatArray) -> FloatArray:
+    weight = ndi.convolve(valid.astype(np.float64), kernel, mode="constant")
+    total = ndi.convolve(np.where(valid, values, 0.0), kernel, mode="constant")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: FloatArray = np.where(weight > 0, total / weight, 0.0)
+    return out
+
+
+def _local_half_max(
+    signal: FloatArray,
+    seeds: BoolArray,
+    allowed: BoolArray,
+    ground: float,
+    floor: float,
+    *,
+    quantile: float,
+) -> BoolArray:
+    """Grow each seed region by a pixel and keep what is past half-way from ground to its level.
+
+    The level of a region is a high quantile of the signal over its seed pixels. Using each
+    region's own level rather than one level for the yard keeps narrow blocks (1-2 pixels wide,
+    never fully covering a pixel once blurred) at their true width instead of widening them.
+    """
+    labels, n = ndi.label(seeds, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return np.zeros_like(seeds)
+    levels = np.zeros(n + 1)
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is not None:
+            levels[k] = np.quantile(signal[sl][labels[sl] == k], quantile)
+    reach = ndi.grey_dilation(labels, size=(3, 3)) * allowed
+    threshold = np.maximum(floor, (ground + levels[reach]) / 2.0)
+    out: BoolArray = (reach > 0) & (signal > threshold)
+    return out
 
 
 def _midpoint(values: FloatArray, ground: float, confident: float, floor: float) -> float:
@@ -255,12 +438,49 @@ def drop_small(mask: BoolArray, max_px: int) -> BoolArray:
     return out
 
 
-def _drop_uniform_regions(mask: BoolArray, texture: FloatArray, min_texture: float) -> BoolArray:
-    """Drop regions whose median texture is as smooth as bare ground (roofs, painted slabs)."""
-    labels = measure.label(mask, connectivity=2)  # type: ignore[no-untyped-call]
-    if labels.max() == 0:
+def _touching(mask: BoolArray, other: BoolArray) -> BoolArray:
+    """The 8-connected regions of *mask* that overlap *other*."""
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0 or not other.any():
+        return np.zeros_like(mask)
+    hit = np.bincount(labels[other & mask], minlength=n + 1) > 0
+    hit[0] = False
+    out: BoolArray = hit[labels]
+    return out
+
+
+def _drop_zone_edge(mask: BoolArray, yard: BoolArray) -> BoolArray:
+    """Drop regions lying only on the zone's outermost pixels (mixed with what lies outside)."""
+    edge = yard & ~ndi.binary_erosion(yard, structure=np.ones((3, 3), bool))
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0:
         return mask
-    medians = ndi.median(texture, labels, index=np.arange(1, labels.max() + 1))
-    keep = np.concatenate([[False], np.asarray(medians) >= min_texture])
-    out: BoolArray = keep[labels]
+    inner = np.bincount(labels[mask & ~edge], minlength=n + 1) > 0
+    inner[0] = False
+    out: BoolArray = inner[labels]
+    return out
+
+
+def _unlike_stacks(
+    mask: BoolArray, dist: FloatArray, valid: BoolArray, threshold: float, p: StackParams
+) -> BoolArray:
+    """Regions with soft edges or ragged outlines: haze and thin cloud, not stacks.
+
+    Stacks stand in rectilinear blocks with sharp edges: just outside the half-cover outline a
+    pixel is at most half covered, so the ring of pixels touching a block differs from ground by
+    well under the threshold, and the block's outline is nearly convex. Thin cloud and haze that
+    the scene classification missed fade out over several pixels and have fractal outlines.
+    """
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return np.zeros_like(mask)
+    near = ndi.grey_dilation(labels, size=(3, 3))
+    ring = (near > 0) & valid & ~mask
+    bad = np.zeros(n + 1, bool)
+    for region in measure.regionprops(labels):  # type: ignore[no-untyped-call]
+        around = dist[ring & (near == region.label)]
+        soft = around.size >= 3 and np.median(around) > p.s2_max_edge * threshold
+        ragged = region.area >= 8 and region.solidity < p.s2_min_solidity
+        bad[region.label] = soft or ragged
+    out: BoolArray = bad[labels]
     return out

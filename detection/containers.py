@@ -82,15 +82,21 @@ class YardStacks:
     pixel_size_m : float
         Grid pixel size.
     mask : ndarray of bool, shape (M, N)
-        The stack outline in pixel space (observed part only).
+        The stack outline in pixel space (observed part only): pixels at least half covered.
+    cover : ndarray of float, shape (M, N)
+        Covered fraction of each pixel (0-1), non-zero on the outline and the ring around it.
     observed_mask : ndarray of bool, shape (M, N)
         Yard pixels that were observed (not cloud, shadow, cirrus or nodata).
     yard_area_m2, observed_area_m2 : float
         Area of the whole yard zone and of its observed part.
     observed_fraction : float
         ``observed_area_m2 / yard_area_m2`` (0 when the yard was not observed at all).
-    area_m2, perimeter_m : float
-        Stack footprint and its perimeter (observed part).
+    area_m2 : float
+        Stack footprint (observed part): the sum of ``cover`` times the pixel area. Sub-pixel
+        cover rather than the outline's pixel count, because a block 1-2 pixels wide is
+        outlined 1 or 2 pixels wide depending on where it falls on the grid.
+    perimeter_m : float
+        Perimeter of the outline; ``perimeter_m x pixel_size_m / 2`` is the area's error bound.
     teu : TeuEstimate or None
         TEU interval for the **observed part**; None if nothing of the yard was observed.
     teu_extrapolated : TeuEstimate or None
@@ -106,6 +112,7 @@ class YardStacks:
     sensor: str
     pixel_size_m: float
     mask: BoolArray
+    cover: NDArray[np.float64]
     observed_mask: BoolArray
     yard_area_m2: float
     observed_area_m2: float
@@ -246,37 +253,42 @@ def measure_container_stacks(
     yard, invalid = _masks(yard_mask, invalid_mask, next(iter(bands.values())).shape, params)
     if not (math.isfinite(pixel_size_m) and pixel_size_m > 0):
         raise InputArrayError(f"pixel_size_m must be > 0. Got {pixel_size_m}; pass metres.")
-    px_area = pixel_size_m * pixel_size_m
-    observed = yard & ~invalid & _has_data(bands, sensor)
-    yard_px, obs_px = int(yard.sum()), int(observed.sum())
-    fraction = obs_px / yard_px if yard_px else 0.0
-    mask = classify_stacks(
-        bands, sensor=sensor, pixel_size_m=pixel_size_m, valid=observed, params=params
+    has_data = _has_data(bands, sensor)
+    found = classify_stacks(
+        bands,
+        sensor=sensor,
+        pixel_size_m=pixel_size_m,
+        valid=yard & ~invalid & has_data,
+        yard=yard,
+        unseen=invalid | ~has_data,
+        params=params,
     )
-    area = float(mask.sum()) * px_area
-    perimeter = float(measure.perimeter(mask)) * pixel_size_m if mask.any() else 0.0  # type: ignore[no-untyped-call]
-    teu = (
-        estimate_teu(
+    observed = yard & ~invalid & has_data & ~found.hidden
+    px_area = pixel_size_m * pixel_size_m
+    fraction = float(observed.sum() / yard.sum()) if yard.any() else 0.0
+    area = float(found.cover.sum()) * px_area
+    perimeter = _perimeter_m(found.mask, pixel_size_m)
+    teu = None
+    if observed.any():
+        teu = estimate_teu(
             area, pixel_size_m=pixel_size_m, perimeter_m=perimeter, assumptions=assumptions
         )
-        if obs_px
-        else None
-    )
     logger.info("%s %s: observed %.0f%%, stacks %.0f m2", zone, sensor, 100 * fraction, area)
     return YardStacks(
-        zone,
-        sensor,
-        pixel_size_m,
-        mask,
-        observed,
-        yard_px * px_area,
-        obs_px * px_area,
-        fraction,
-        area,
-        perimeter,
-        teu,
-        _extrapolate(teu, fraction, params),
-        _flags(fraction, area),
+        zone=zone,
+        sensor=sensor,
+        pixel_size_m=pixel_size_m,
+        mask=found.mask,
+        cover=found.cover,
+        observed_mask=observed,
+        yard_area_m2=float(yard.sum()) * px_area,
+        observed_area_m2=float(observed.sum()) * px_area,
+        observed_fraction=fraction,
+        area_m2=area,
+        perimeter_m=perimeter,
+        teu=teu,
+        teu_extrapolated=_extrapolate(teu, fraction, params),
+        flags=_flags(fraction, area),
     )
 
 
@@ -315,19 +327,16 @@ def compare_yards(
         )
     px = before.pixel_size_m
     both = before.observed_mask & after.observed_mask
-    added = _real_change(after.mask & ~before.mask & both, px, params)
-    removed = _real_change(before.mask & ~after.mask & both, px, params)
     a = before.teu.basis if before.teu is not None else TeuAssumptions()
-    add_est, add_p = _region_estimate(added, px, a)
-    rem_est, rem_p = _region_estimate(removed, px, a)
-    net = net_teu_change(
-        add_est.area_m2 - rem_est.area_m2, edge_m2=(add_p + rem_p) * px / 2.0, assumptions=a
-    )
+    added, add_est = _change(after, before, both, params, a)
+    removed, rem_est = _change(before, after, both, params, a)
+    edge_m2 = (add_est.area_high_m2 - add_est.area_m2) + (rem_est.area_high_m2 - rem_est.area_m2)
+    net = net_teu_change(add_est.area_m2 - rem_est.area_m2, edge_m2=edge_m2, assumptions=a)
     fraction = float(both.sum()) * px * px / before.yard_area_m2 if before.yard_area_m2 else 0.0
     flags: tuple[str, ...] = ("different_sensors",) if before.sensor != after.sensor else ()
     if fraction < 0.999:
         flags += ("not_observed",) if fraction <= 0 else ("partly_observed",)
-    logger.debug("yard change: +%d / -%d px", added.sum(), removed.sum())
+    logger.debug("yard change: +%.0f / -%.0f m2", add_est.area_m2, rem_est.area_m2)
     return YardChange(
         added, removed, add_est.area_m2, rem_est.area_m2, add_est, rem_est, net, fraction, flags
     )
@@ -418,22 +427,37 @@ def _flags(fraction: float, area_m2: float) -> tuple[str, ...]:
     return flags + (("no_stacks_seen",) if area_m2 <= 0.0 else ())
 
 
-def _real_change(mask: BoolArray, pixel_size_m: float, p: StackParams) -> BoolArray:
-    """Drop change slivers narrower than a block or smaller than a stack (edge jitter)."""
-    width_px = max(1, round(p.min_width_m / pixel_size_m))
+def _perimeter_m(mask: BoolArray, pixel_size_m: float) -> float:
+    if not mask.any():
+        return 0.0
+    return float(measure.perimeter(mask)) * pixel_size_m  # type: ignore[no-untyped-call]
+
+
+def _change(
+    now: YardStacks,
+    then: YardStacks,
+    both: BoolArray,
+    p: StackParams,
+    assumptions: TeuAssumptions,
+) -> tuple[BoolArray, TeuEstimate]:
+    """Stacks in *now* and not in *then* (over *both*), as an outline and a TEU estimate.
+
+    Outline pixels within one pixel of the other outline are edge jitter, and so are differences
+    narrower than a block (``min_width_m``) or smaller than a stack (``min_area_m2``). The area
+    is the gain in cover over the new outline and the pixel ring around it.
+    """
+    px = now.pixel_size_m
+    grow = np.ones((3, 3), bool)
+    # One pixel of slack: outlines of the same stacks differ by a pixel between scenes (and
+    # more between sensors); a stack added or removed is a whole block or bay beyond that.
+    new = now.mask & ~ndi.binary_dilation(then.mask, structure=grow) & both
+    width_px = max(1, round(p.min_width_m / px))
     if width_px > 1:
-        mask = ndi.binary_opening(mask, structure=np.ones((width_px, width_px), bool))
-    return drop_small(mask, int(math.ceil(p.min_area_m2 / pixel_size_m**2)) - 1)
-
-
-def _region_estimate(
-    mask: BoolArray, px: float, assumptions: TeuAssumptions
-) -> tuple[TeuEstimate, float]:
-    perimeter_px = float(measure.perimeter(mask)) if mask.any() else 0.0  # type: ignore[no-untyped-call]
+        new = ndi.binary_opening(new, structure=np.ones((width_px, width_px), bool))
+    new = drop_small(new, int(math.ceil(p.min_area_m2 / px**2)) - 1)
+    reach = ndi.binary_dilation(new, structure=grow) & both
+    gain = float(np.clip(now.cover - then.cover, 0.0, 1.0)[reach].sum()) * px * px
     est = estimate_teu(
-        float(mask.sum()) * px * px,
-        pixel_size_m=px,
-        perimeter_m=perimeter_px * px,
-        assumptions=assumptions,
+        gain, pixel_size_m=px, perimeter_m=_perimeter_m(new, px), assumptions=assumptions
     )
-    return est, perimeter_px * px
+    return new, est
