@@ -18,7 +18,7 @@ from geo.ports import Port, get_port, load_ports
 from report._coverage import VISIBLE_FRACTION, build_calendar, observed_days, usable
 from report._data import Period, PortData, collect, parse_period
 from report._headline import build_headline
-from report._pdf import print_pdf
+from report._pdf import find_chromium, print_pdf
 from report._sections import (
     claim_rows,
     latest_observation,
@@ -116,6 +116,8 @@ def render_port_report(
             f"Report format {fmt!r} is not supported; use one of {', '.join(FORMATS)}."
         )
     period = parse_period(since, until)
+    if fmt == "pdf":
+        find_chromium(chromium)  # fail before any work when PDF output cannot be made
     known = dict(load_ports() if ports is None else ports)
     port = get_port(port_id, known)
     t0 = time.perf_counter()

@@ -27,6 +27,9 @@ from report._tile import TileMark, chip_data_uri, render_tile
 
 __all__ = [
     "MAX_CHIPS",
+    "REVIEW_FLAG",
+    "flag_text",
+    "review_reasons",
     "claim_rows",
     "latest_observation",
     "method_notes",
@@ -243,6 +246,29 @@ def claim_rows(data: PortData) -> list[dict[str, Any]]:
     return rows
 
 
+# --- flags -------------------------------------------------------------------------------------
+
+#: Prefix of the review flags in a detection's ``flags`` column (the others are the detector's).
+REVIEW_FLAG = "review:"
+
+
+def review_reasons(flags: str) -> list[str]:
+    """Why a detection was flagged for analyst review (``review:<reason>`` tokens)."""
+    tokens = [t.strip() for t in flags.split(",")]
+    return [t[len(REVIEW_FLAG) :] for t in tokens if t.startswith(REVIEW_FLAG)]
+
+
+def flag_text(flags: str) -> str:
+    """Flags in words: review reasons, then the detector's own notes."""
+    tokens = [t.strip() for t in flags.split(",") if t.strip()]
+    review = [t[len(REVIEW_FLAG) :].replace("_", " ") for t in tokens if t.startswith(REVIEW_FLAG)]
+    detector = [t.replace("_", " ") for t in tokens if not t.startswith(REVIEW_FLAG)]
+    parts = ([f"for review: {', '.join(review)}"] if review else []) + (
+        [f"detector: {', '.join(detector)}"] if detector else []
+    )
+    return "; ".join(parts)
+
+
 # --- latest observation ------------------------------------------------------------------------
 
 
@@ -342,7 +368,7 @@ def _mark_rows(data: PortData, dets: list[DetectionRecord]) -> tuple[dict[str, A
                 "size": size,
                 "teu": teu,
                 "score": "" if d.score is None else f"{d.score:.1f}",
-                "flags": d.flags.replace(",", ", "),
+                "flags": flag_text(d.flags),
                 "review": f"{r.decision} by {r.analyst}" if r else "",
             }
         )
@@ -351,7 +377,7 @@ def _mark_rows(data: PortData, dets: list[DetectionRecord]) -> tuple[dict[str, A
 
 def _chips(data: PortData, bases: list[Path]) -> list[dict[str, Any]]:
     reviews = data.latest_reviews()
-    wanted = [d for d in data.detections if d.detection_id in reviews or d.flags]
+    wanted = [d for d in data.detections if d.detection_id in reviews or review_reasons(d.flags)]
     wanted.sort(
         key=lambda d: (
             d.detection_id not in reviews,
@@ -374,7 +400,7 @@ def _chips(data: PortData, bases: list[Path]) -> list[dict[str, Any]]:
                 "id": d.detection_id,
                 "uri": uri,
                 "when": _when(d.acquired_utc),
-                "flags": d.flags.replace(",", ", "),
+                "flags": flag_text(d.flags),
                 "review": f"{r.decision} by {r.analyst}" + (f": {r.note}" if r.note else "")
                 if r
                 else "not reviewed yet",
@@ -393,7 +419,7 @@ def method_notes(data: PortData) -> dict[str, Any]:
     """Sources, sensors, statuses, detector settings, reviews and runs, for the method section."""
     obs = data.observations
     reviews = data.latest_reviews()
-    flagged = [d for d in data.detections if d.flags]
+    flagged = [d for d in data.detections if review_reasons(d.flags)]
     assumptions = sorted(
         {d.assumptions for d in data.detections if d.assumptions and d.kind == "container_stack"}
     )

@@ -742,7 +742,7 @@ def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True
                     continue
                 dets = [
                     dataclasses.replace(d, chip_path=f"chips/{d.detection_id.replace(':', '_')}.png",
-                                        flags="near_land")
+                                        flags="near_land,review:trip_evidence")
                     if d.kind == "vessel" and d.length_m == 120.0 or d.zone == "rajin-anchorage" else d
                     for d in dets
                 ]  # fmt: skip

@@ -174,6 +174,7 @@ def test_latest_observation_draws_the_tile_and_numbers_its_detections(
         assert f'<td class="n">{i}</td><td><span class="ids">{d.detection_id}</span>' in latest
     # Chips: the flagged detections with chip files, the reviewed one first.
     assert latest.count('<figure><img alt="chip ') >= 3
+    assert "for review: trip evidence; detector: near land" in latest
     assert "confirmed by analyst-1" in latest
     assert "rejected by analyst-1: wave crest (left out of counts)" in latest
 
@@ -272,7 +273,7 @@ def test_missing_chip_and_tile_files_are_skipped(tmp_path: Path) -> None:
     det = dataclasses.replace(
         report_detection(ports["rajin"], "S2_NOFILE", 0, "vessel", "rajin-pier1-e"),
         chip_path="chips/missing.png",
-        flags="near_land",
+        flags="near_land,review:low_score",
     )
     with EventStore.open(tmp_path / STORE) as store:
         store.write_scene(obs, [det])

@@ -93,11 +93,25 @@ def test_pdf_pages_are_not_blank_and_carry_the_numbers(
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert (tmp_path / "dunai.html").is_file()  # the HTML is kept beside the PDF
     ARTIFACTS.mkdir(exist_ok=True)
-    prefix = ARTIFACTS / "report_dunai_pdf"
+    prefix = ARTIFACTS / "report_dunai_pdf_page1"
+    page1 = prefix.with_suffix(".png")
+    page1.unlink(missing_ok=True)
     subprocess.run(
-        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf),
+            str(prefix),
+        ],
+        check=True,
     )
-    page1 = next(ARTIFACTS.glob("report_dunai_pdf*.png"))
     _not_blank(page1)
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True

@@ -74,7 +74,7 @@ def test_pdf_without_chromium_exits_2_with_a_clear_message(
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "needs Chromium but none was found" in err and "apt-get install chromium" in err
-    assert not (tmp_path / "r.pdf").exists()
+    assert not (tmp_path / "r.pdf").exists() and not (tmp_path / "r.html").exists()
 
 
 def test_find_chromium_error_is_typed(tmp_path: Path) -> None:
