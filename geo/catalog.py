@@ -334,6 +334,29 @@ def _href(asset: Mapping[str, Any], base: str | None, prefer_s3: bool) -> str:
     return str((Path(base).parent / href).resolve())
 
 
+def _scales_and_nodata(
+    band_assets: Mapping[str, Mapping[str, Any]], s2_offset: float | None
+) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    """Per band ``(scale, offset)`` and no-data value, from the assets or Sentinel-2 defaults.
+
+    *s2_offset* is given for Sentinel-2 reflectance: bands without a declared scale get
+    ``(1e-4, s2_offset)`` and no-data 0 (the L2A convention).
+    """
+    scales: dict[str, tuple[float, float]] = {}
+    nodata: dict[str, float] = {}
+    for band, asset in band_assets.items():
+        info = _asset_band_info(asset)
+        if band != "scl" and ("scale" in info or "offset" in info):
+            scales[band] = (float(info.get("scale", 1.0)), float(info.get("offset", 0.0)))
+        elif band != "scl" and s2_offset is not None:
+            scales[band] = (1e-4, s2_offset)
+        if info.get("nodata") is not None:
+            nodata[band] = float(info["nodata"])
+        elif s2_offset is not None:
+            nodata[band] = 0.0
+    return scales, nodata
+
+
 def scene_from_item(
     item: Mapping[str, Any], *, source: str, base_href: str | None = None
 ) -> Scene | None:
@@ -368,18 +391,8 @@ def scene_from_item(
     product = _product_of(sensor, collection, props, aux_keys)
     prefer_s3 = source == "cdse"
     is_s2 = "sentinel-2" in (collection + str(props.get("constellation", ""))).lower()
-    scales: dict[str, tuple[float, float]] = {}
-    nodata: dict[str, float] = {}
-    for band, key in keys.items():
-        info = _asset_band_info(assets[key])
-        if band != "scl" and ("scale" in info or "offset" in info):
-            scales[band] = (float(info.get("scale", 1.0)), float(info.get("offset", 0.0)))
-        elif band != "scl" and product == "reflectance" and is_s2:
-            scales[band] = (1e-4, _s2_default_offset(props, acquired))
-        if info.get("nodata") is not None:
-            nodata[band] = float(info["nodata"])
-        elif product == "reflectance" and is_s2:
-            nodata[band] = 0.0
+    s2_offset = _s2_default_offset(props, acquired) if is_s2 and product == "reflectance" else None
+    scales, nodata = _scales_and_nodata({b: assets[k] for b, k in keys.items()}, s2_offset)
     geom = item.get("geometry")
     footprint = shape(geom) if geom else box(*item["bbox"])
     cloud = props.get("eo:cloud_cover")
@@ -388,7 +401,7 @@ def scene_from_item(
         collection=collection,
         source=source,
         sensor=sensor,
-        platform=str(props.get("platform") or props.get("constellation") or "unknown"),
+        platform=str(props.get("platform") or props.get("constellation") or "unknown").lower(),
         acquired_utc=acquired,
         footprint=footprint,
         cloud_cover=None if cloud is None else float(cloud),

@@ -323,8 +323,12 @@ def read_tile(
     if path is not None:
         cached = _cached(path, port)
         if cached is not None:
+            logger.debug("%s on %s: from the cache %s", scene.id, port.id, path)
             return cached
     tile = _read_with_retries(scene, port, params or HttpParams.from_settings())
+    logger.info(
+        "%s on %s: read, %.0f%% of the grid observed", scene.id, port.id, 100 * tile.valid_fraction
+    )
     if path is not None:
         write_tile(tile, path)
         tile = replace(tile, path=path)
@@ -430,7 +434,8 @@ def _read_with_retries(scene: Scene, port: Port, params: HttpParams) -> Tile:
             return _read_scene(scene, port, access, params)
 
     def fresh_connections(attempt: int) -> None:
-        # Do not trust what GDAL cached of a file that just failed (size, blocks, 404s).
+        # Do not trust what GDAL cached of a file that just failed (size, blocks, errors). GDAL
+        # splits this list on ":", so "http" alone ends up a prefix: every URL goes uncached.
         opts["CPL_VSIL_CURL_NON_CACHED"] = ":".join(
             access.path(h) for h in scene.assets.values() if "://" in h
         )

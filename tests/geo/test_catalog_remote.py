@@ -192,6 +192,29 @@ def test_cog_answering_503_twice_is_read_after_retries(archive, port, tmp_path: 
     assert tile.valid.any() and tile.path is not None and tile.path.is_file()
 
 
+def test_outer_attempts_take_over_when_gdal_retries_run_out(archive, port) -> None:  # type: ignore[no-untyped-def]
+    # GDAL tries 1 + max_retry = 3 times per request; 5 failures need a second whole-read attempt.
+    params = HttpParams(timeout_s=1.0, max_retry=2, retry_delay_s=0.05, attempts=3)
+    with serve_files(archive["catalog"].parent, {S2_RED: Fault("status", times=5)}) as server:
+        tile = read_tile(_scene_via(server, archive, port, S2_ID), port, params=params)
+    assert tile.valid.any()
+
+
+def test_a_file_that_keeps_failing_stops_after_bounded_attempts(
+    archive, port, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    with serve_files(archive["catalog"].parent, {S2_RED: Fault("status", times=10**6)}) as server:
+        with pytest.raises(
+            TileReadError, match=f"after {FAST.attempts} attempts.*HTTP response code: 503"
+        ):
+            read_tile(
+                _scene_via(server, archive, port, S2_ID), port, cache_dir=tmp_path, params=FAST
+            )
+        # attempts x (1 + max_retry) GETs, plus at most one HEAD per attempt
+        assert server.hits[S2_RED] <= FAST.attempts * (FAST.max_retry + 2)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
 def test_calibration_xml_answering_503_twice_is_read_after_retries(archive, port) -> None:  # type: ignore[no-untyped-def]
     cal = Path(archive["grd"]["calibration"]).relative_to(archive["catalog"].parent)
     path = "/" + cal.as_posix()
