@@ -1,6 +1,23 @@
 """Pure detectors: arrays in, results out, in pixel space. No files, CRSs or Prefect."""
 
-from detection.errors import DetectionError, InputArrayError
+from detection.errors import DetectionError, DetectionParamsError, InputArrayError
+from detection.optical import detect_optical_vessels
+from detection.params import OpticalParams, SarParams, SnapCfarParams
+from detection.reference import build_reference
+from detection.sar import detect_sar_vessels
+from detection.snap import detect_snap_cfar
 from detection.types import Vessel
 
-__all__ = ["DetectionError", "InputArrayError", "Vessel"]
+__all__ = [
+    "DetectionError",
+    "DetectionParamsError",
+    "InputArrayError",
+    "OpticalParams",
+    "SarParams",
+    "SnapCfarParams",
+    "Vessel",
+    "build_reference",
+    "detect_optical_vessels",
+    "detect_sar_vessels",
+    "detect_snap_cfar",
+]

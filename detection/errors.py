@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DetectionError", "InputArrayError"]
+__all__ = ["DetectionError", "DetectionParamsError", "InputArrayError"]
 
 
 class DetectionError(Exception):
@@ -11,3 +11,7 @@ class DetectionError(Exception):
 
 class InputArrayError(DetectionError, ValueError):
     """An input array has the wrong shape, dtype or values (the message says which and the fix)."""
+
+
+class DetectionParamsError(DetectionError, ValueError):
+    """A detector parameter (a ``...Params`` field or keyword) is out of its valid range."""

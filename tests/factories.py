@@ -951,3 +951,86 @@ def imagery_add_grd_collection(catalog_json: Any, port: Any) -> dict[str, Any]:
     cat.make_all_asset_hrefs_relative()
     cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
     return grd | {"id": item_id}
+
+
+# --- vessel detection (detection.sar / detection.optical; tests/detection/) ---
+
+
+def det_sea(
+    shape: tuple[int, int] = (256, 256),
+    *,
+    looks: float = 4.4,
+    mean: float = 0.01,
+    texture_shape: float | None = None,
+    seed: int = 0,
+) -> Any:
+    """Sea clutter intensity (float32): gamma speckle of *looks*, optionally K-textured."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sea = rng.gamma(looks, mean / looks, size=shape)
+    if texture_shape is not None:
+        sea *= rng.gamma(texture_shape, 1.0 / texture_shape, size=shape)
+    return sea.astype(np.float32)
+
+
+def det_hull(
+    shape: tuple[int, int],
+    *,
+    row: float,
+    col: float,
+    length_px: float,
+    width_px: float,
+    heading_deg: float,
+) -> Any:
+    """Boolean mask of a rectangular hull centred at (row, col), heading clockwise from up."""
+    import math
+
+    import numpy as np
+    from skimage.draw import polygon
+
+    t = math.radians(heading_deg)
+    u = (-math.cos(t), math.sin(t))  # along the hull, (d_row, d_col)
+    v = (-u[1], u[0])
+    hl, hw = length_px / 2.0, width_px / 2.0
+    corners = [
+        (row + a * hl * u[0] + b * hw * v[0], col + a * hl * u[1] + b * hw * v[1])
+        for a, b in ((1, 1), (1, -1), (-1, -1), (-1, 1))
+    ]
+    rr, cc = polygon([p[0] for p in corners], [p[1] for p in corners], shape=shape)
+    mask = np.zeros(shape, dtype=bool)
+    mask[rr, cc] = True
+    return mask
+
+
+def det_psf_profile(half_px: int = 60, *, resolution_px: float = 2.2, hamming: float = 0.75) -> Any:
+    """1-D SAR impulse response sampled at pixel centres (-half_px..half_px), peak 1.
+
+    Hamming-weighted (Sentinel-1 IW: 0.75 -> peak sidelobe -21 dB) band of 1/resolution_px.
+    """
+    import numpy as np
+
+    over, n = 16, 8192
+    f = np.fft.fftfreq(n, d=1.0 / over)
+    band = 1.0 / resolution_px
+    w = np.where(np.abs(f) < band / 2, hamming + (1 - hamming) * np.cos(2 * np.pi * f / band), 0.0)
+    h = np.abs(np.fft.fftshift(np.fft.ifft(w))) ** 2
+    h /= h.max()
+    idx = n // 2 + over * np.arange(-half_px, half_px + 1)
+    return h[idx]
+
+
+def det_point_target(
+    shape: tuple[int, int], *, row: int, col: int, peak: float, half_px: int = 60
+) -> Any:
+    """Intensity of a bright point target: separable PSF, cross of sidelobes along the axes."""
+    import numpy as np
+
+    prof = det_psf_profile(half_px)
+    psf = np.outer(prof, prof) * peak
+    out = np.zeros(shape, dtype=np.float32)
+    r0, c0 = row - half_px, col - half_px
+    rs = slice(max(r0, 0), min(r0 + psf.shape[0], shape[0]))
+    cs = slice(max(c0, 0), min(c0 + psf.shape[1], shape[1]))
+    out[rs, cs] = psf[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0]
+    return out

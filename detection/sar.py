@@ -1,0 +1,610 @@
+"""Sentinel-1 vessel detection: CFAR on a clutter model fit to real sea, then discrimination.
+
+Pipeline (see :mod:`detection.cfar` for the statistics):
+
+1. the image is brought to linear intensity (:mod:`detection.intensity`);
+2. land is left out: the given water mask, else an estimate (:mod:`detection.land`);
+3. a two-pass ring CFAR gives, per cell, the clutter mean and effective looks, and two
+   thresholds (seed and growth PFA);
+4. seeds grow by hysteresis into objects (8-connected);
+5. sidelobe arms are trimmed from bright objects, objects are measured (second moments) and
+   discriminated by size; fainter objects on the sidelobe arms or at the azimuth-ambiguity
+   offset of a much brighter one are dropped (one ship = one detection).
+
+With a *reference* (per-pixel median of earlier scenes of the same place on the same grid) a
+pixel must also stand above the reference, so fixed structures (quays, cranes, moored pontoons)
+stop being ships while a ship touching the quay still counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from detection.cfar import (
+    CellStats,
+    RingFit,
+    cell_size_px,
+    cell_stats,
+    fit_ring,
+    gamma_log10_sf,
+    threshold_factor,
+    window_radius_cells,
+)
+from detection.errors import InputArrayError
+from detection.intensity import Scale, to_intensity
+from detection.land import estimate_land_cells
+from detection.objects import Shape, label_merged, measure_shape
+from detection.params import DEFAULT_SAR, SarParams
+from detection.types import Vessel
+
+__all__ = [
+    "SarCandidate",
+    "detect_sar_candidates",
+    "detect_sar_vessels",
+    "finalize_sar",
+    "halo_px",
+]
+
+logger = logging.getLogger(__name__)
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+Bool = NDArray[np.bool_]
+
+# Objects at least this much brighter than their clutter (dB) get their sidelobe arms measured.
+_ARM_MEASURE_DB = 20.0
+
+
+@dataclass(frozen=True)
+class SarCandidate:
+    """An object found by the CFAR, before cross-object suppression (global pixel coordinates)."""
+
+    shape: Shape
+    peak: float
+    peak_row: int
+    peak_col: int
+    clutter_mean: float
+    looks: float
+    score: float
+    arm_deg: float | None
+    flags: tuple[str, ...] = ()
+
+
+def detect_sar_vessels(
+    image: NDArray[np.generic],
+    *,
+    pixel_size_m: float,
+    water_mask: NDArray[np.bool_] | None = None,
+    reference: NDArray[np.floating] | None = None,
+    valid_mask: NDArray[np.bool_] | None = None,
+    scale: Scale = "auto",
+    params: SarParams = DEFAULT_SAR,
+) -> list[Vessel]:
+    """Find vessels in a Sentinel-1 (or any single-channel SAR) image.
+
+    Parameters
+    ----------
+    image : ndarray, shape (M, N)
+        Backscatter: linear intensity, dB, or integer amplitude (see *scale*). VV, VH or HH; for
+        dual-pol scenes run once per band or pass their linear sum.
+    pixel_size_m : float
+        Ground pixel size in metres; every window and size is set in metres from it.
+    water_mask : ndarray of bool, shape (M, N), optional
+        True on water. Land is never searched nor used as background. Without it, land is
+        estimated (``params.land_mask``).
+    reference : ndarray of float, shape (M, N), optional
+        Same scale as *image* (or linear): a per-pixel median of earlier scenes on the same grid.
+        A pixel is a detection only where it also stands above the reference.
+    valid_mask : ndarray of bool, shape (M, N), optional
+        False where there is no data (outside the swath, nodata).
+    scale : {"auto", "linear", "db", "amplitude"}
+        Units of *image* (and *reference*); "auto" detects them.
+    params : SarParams
+        Thresholds.
+
+    Returns
+    -------
+    list of Vessel
+        Sorted by decreasing score. ``score`` is -log10 of the peak pixel's probability of false
+        alarm under the local clutter model.
+
+    Raises
+    ------
+    InputArrayError
+        If an array is not 2-D, shapes differ, or the pixel size is not a positive number.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sea = rng.gamma(4.4, 0.01 / 4.4, size=(200, 200)).astype(np.float32)
+    >>> sea[98:101, 90:110] = 5.0  # a 200 m x 30 m bright hull
+    >>> [(round(v.row), round(v.col), round(v.length_m, -1)) for v in
+    ...  detect_sar_vessels(sea, pixel_size_m=10.0)]
+    [(99, 100, 200.0)]
+    """
+    x, valid, used = _prepare(image, pixel_size_m, water_mask, valid_mask, reference, scale)
+    ref = None if reference is None else to_intensity(np.asarray(reference), scale=used)[0]
+    water = None if water_mask is None else np.asarray(water_mask, dtype=bool)
+    cands = detect_sar_candidates(
+        x, pixel_size_m=pixel_size_m, valid=valid, water=water, reference=ref, params=params
+    )
+    return finalize_sar(cands, pixel_size_m=pixel_size_m, params=params)
+
+
+def _prepare(
+    image: NDArray[np.generic],
+    pixel_size_m: float,
+    water_mask: NDArray[np.bool_] | None,
+    valid_mask: NDArray[np.bool_] | None,
+    reference: NDArray[np.floating] | None,
+    scale: Scale,
+) -> tuple[F32, Bool | None, Scale]:
+    arr = np.asarray(image)
+    if arr.ndim != 2:
+        raise InputArrayError(
+            f"image must be 2-D (rows, cols). Got shape {arr.shape}; pass one band at a time."
+        )
+    if not (
+        isinstance(pixel_size_m, int | float) and math.isfinite(pixel_size_m) and pixel_size_m > 0
+    ):
+        raise InputArrayError(f"pixel_size_m must be a number > 0. Got {pixel_size_m!r}.")
+    for name, other in (
+        ("water_mask", water_mask),
+        ("valid_mask", valid_mask),
+        ("reference", reference),
+    ):
+        if other is not None and np.shape(other) != arr.shape:
+            raise InputArrayError(
+                f"{name} must have the image's shape {arr.shape}. Got {np.shape(other)}; "
+                "resample it onto the image grid first."
+            )
+    return to_intensity(arr, scale=scale, valid=valid_mask)
+
+
+def detect_sar_candidates(
+    x: F32,
+    *,
+    pixel_size_m: float,
+    valid: Bool | None = None,
+    water: Bool | None = None,
+    reference: F32 | None = None,
+    params: SarParams = DEFAULT_SAR,
+) -> list[SarCandidate]:
+    """CFAR candidates of a linear-intensity image (no cross-object suppression yet).
+
+    The building block of :func:`detect_sar_vessels` and of the block-wise driver: every
+    candidate depends only on pixels within :func:`halo_px` of it.
+    """
+    c = cell_size_px(params.cell_m, pixel_size_m)
+    background = valid if water is None else (water if valid is None else valid & water)
+    domain = _domain(background, water, reference, valid, pixel_size_m, params)
+    stats = cell_stats(x, background, domain, c)
+    land = None
+    if water is None and params.land_mask:
+        land = estimate_land_cells(
+            reference_cells(reference, c) if reference is not None else stats,
+            cell_m=c * pixel_size_m,
+            params=params,
+        )
+    if land is not None and land.any():
+        stats = _drop_cells(stats, land, keep_peak=reference is not None)
+    hi, lo, fit = _thresholds(stats, c, pixel_size_m, params)
+    return _grow_objects(x, domain, reference, stats, fit, hi, lo, c, pixel_size_m, params)
+
+
+def reference_cells(reference: F32, c: int) -> CellStats:
+    """Cell statistics of a reference image (for the land estimate when a reference exists)."""
+    return cell_stats(reference, None, None, c)
+
+
+def _domain(
+    background: Bool | None,
+    water: Bool | None,
+    reference: F32 | None,
+    valid: Bool | None,
+    pixel_size_m: float,
+    params: SarParams,
+) -> Bool | None:
+    """Pixels that may be part of a vessel."""
+    if water is None or reference is None:
+        return background
+    # With a reference, a ship touching the quay may overlap the (approximate) land mask: search
+    # a ship's beam into it; the reference removes the quay itself.
+    reach = max(1, int(round(60.0 / pixel_size_m)))
+    grown: Bool = ndimage.binary_dilation(water, iterations=reach)
+    return grown if valid is None else grown & valid
+
+
+def _drop_cells(stats: CellStats, cells: Bool, *, keep_peak: bool) -> CellStats:
+    keep = ~cells
+    peak = stats.peak if keep_peak else np.where(keep, stats.peak, 0)
+    return CellStats(stats.count * keep, stats.total * keep, stats.total_sq * keep, peak)
+
+
+def _thresholds(
+    stats: CellStats, c: int, pixel_size_m: float, params: SarParams
+) -> tuple[F64, F64, RingFit]:
+    """Seed and growth thresholds per cell, after leaving bright cells out of the background."""
+    rg = window_radius_cells(params.guard_m, c, pixel_size_m)
+    rb = max(rg + 1, window_radius_cells(params.background_m, c, pixel_size_m))
+    kw = dict(
+        r_guard=rg,
+        r_background=rb,
+        min_count=float(params.min_background_px),
+        min_looks=params.min_looks,
+        max_looks=params.max_looks,
+    )
+    fit = fit_ring(stats, exclude=None, **kw)  # type: ignore[arg-type]
+    hi = _level(fit, params.pfa_exponent, params)
+    # Bright targets inflate the ring variance far more than its mean: flag them against the
+    # mean with the sensor's own speckle looks, not against the (inflated) fitted variance.
+    f_flag = threshold_factor(
+        np.array([params.sensor_looks]), pfa_exponent=params.pfa_exponent, model="gamma"
+    )[0]
+    bright = stats.peak > np.where(np.isfinite(fit.mean), fit.mean * f_flag, np.inf)
+    if bright.any():
+        # Second pass without the bright cells (and their neighbours, which hold the blur of
+        # the target); where too little background remains (small chips, a ship filling the
+        # window) the first-pass estimate stands: contaminated, hence conservative.
+        exclude = ndimage.binary_dilation(bright, structure=np.ones((3, 3), bool))
+        clean = fit_ring(stats, exclude=exclude, **kw)  # type: ignore[arg-type]
+        enough = clean.count >= params.min_clean_background_px
+        fit = RingFit(
+            np.where(enough, clean.mean, fit.mean),
+            np.where(enough, clean.looks, fit.looks),
+            np.where(enough, clean.count, fit.count),
+        )
+        hi = _level(fit, params.pfa_exponent, params)
+    lo = _level(fit, params.grow_pfa_exponent, params)
+    return hi, lo, fit
+
+
+def _level(fit: RingFit, pfa_exponent: float, params: SarParams) -> F64:
+    f = threshold_factor(
+        fit.looks,
+        pfa_exponent=pfa_exponent,
+        model=params.clutter_model,
+        sensor_looks=params.sensor_looks,
+    )
+    out: F64 = np.where(np.isfinite(fit.mean), fit.mean * f, np.inf)
+    return out
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """What the hysteresis step needs, bundled (arrays at pixel and at cell resolution)."""
+
+    x: F32
+    domain: Bool | None
+    reference: F32 | None
+    fit: RingFit
+    hi: F64
+    lo: F64
+    c: int
+    pixel_size_m: float
+    params: SarParams
+
+
+def _grow_objects(
+    x: F32,
+    domain: Bool | None,
+    reference: F32 | None,
+    stats: CellStats,
+    fit: RingFit,
+    hi: F64,
+    lo: F64,
+    c: int,
+    pixel_size_m: float,
+    params: SarParams,
+) -> list[SarCandidate]:
+    """Hysteresis inside the windows of cells that may hold an object."""
+    grow_cells = stats.peak > lo
+    seed_cells = stats.peak > hi
+    if not seed_cells.any():
+        return []
+    # Cells one apart are joined so that fragments merged at pixel level share a window.
+    joined = ndimage.binary_dilation(grow_cells, structure=np.ones((3, 3), bool))
+    labels, _ = ndimage.label(joined, structure=np.ones((3, 3), bool))
+    labels[~grow_cells] = 0
+    keep = set(np.unique(labels[seed_cells]).tolist()) - {0}
+    scene = _Scene(x, domain, reference, fit, hi, lo, c, pixel_size_m, params)
+    out: list[SarCandidate] = []
+    for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None or idx not in keep:
+            continue
+        member = labels[sl] == idx
+        out.extend(_objects_in_window(scene, sl, member))
+    return out
+
+
+def _expand(cells: NDArray[Any], c: int, shape: tuple[int, int]) -> NDArray[Any]:
+    full: NDArray[Any] = np.repeat(np.repeat(cells, c, axis=0), c, axis=1)[: shape[0], : shape[1]]
+    return full
+
+
+def _objects_in_window(
+    scene: _Scene, cells: tuple[slice, slice], member: Bool
+) -> list[SarCandidate]:
+    c, x = scene.c, scene.x
+    win = (
+        slice(cells[0].start * c, min(cells[0].stop * c, x.shape[0])),
+        slice(cells[1].start * c, min(cells[1].stop * c, x.shape[1])),
+    )
+    xw = x[win]
+    shape = (xw.shape[0], xw.shape[1])
+    hi_w = _expand(scene.hi[cells], c, shape)
+    lo_w = _expand(scene.lo[cells], c, shape)
+    mean_w = _expand(scene.fit.mean[cells], c, shape)
+    looks_w = _expand(scene.fit.looks[cells], c, shape)
+    grow = (xw > lo_w) & _expand(member, c, shape)
+    seed = xw > hi_w
+    if scene.reference is not None:
+        above_hi, above_lo = _above_reference(xw, scene.reference[win], scene.params)
+        grow &= above_lo
+        seed &= above_hi
+    if scene.domain is not None:
+        grow &= scene.domain[win]
+    seed &= grow
+    labels, n = label_merged(grow, scene.params.merge_gap_m / scene.pixel_size_m)
+    if n == 0:
+        return []
+    seeded = set(np.unique(labels[seed]).tolist()) - {0}
+    out = []
+    origin = (win[0].start, win[1].start)
+    for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None or idx not in seeded:
+            continue
+        cand = _candidate(xw, labels, idx, sl, mean_w, looks_w, origin, scene)
+        if cand is not None:
+            out.append(cand)
+    return out
+
+
+def _above_reference(xw: F32, ref_w: F32, params: SarParams) -> tuple[Bool, Bool]:
+    """Pixels standing above the reference at the seed and growth PFAs.
+
+    The reference (a median of several scenes) estimates the usual level of
+    each pixel. The scene's own texture at a quay or a crane is unknown, so the ratio is tested
+    with ``reference_looks`` (1: the heavy exponential tail of single-look speckle).
+    """
+    ref0 = np.nan_to_num(ref_w.astype(np.float64))
+    # The 3x3 mean steadies the level of a median of few scenes; the 3x3 max of that keeps a
+    # structure's edge pixel from being compared with the water next to it.
+    ref = ndimage.maximum_filter(ndimage.uniform_filter(ref0, size=3, mode="nearest"), size=3)
+    looks = np.array([params.reference_looks])
+    f_hi = threshold_factor(looks, pfa_exponent=params.pfa_exponent, model="gamma")[0]
+    f_lo = threshold_factor(looks, pfa_exponent=params.grow_pfa_exponent, model="gamma")[0]
+    return xw > ref * f_hi, xw > ref * f_lo
+
+
+def _candidate(
+    xw: F32,
+    labels: NDArray[np.int32],
+    idx: int,
+    sl: tuple[slice, slice],
+    mean_w: F64,
+    looks_w: F64,
+    origin: tuple[int, int],
+    scene: _Scene,
+) -> SarCandidate | None:
+    params, pixel_size_m = scene.params, scene.pixel_size_m
+    sub = labels[sl] == idx
+    rr, cc = np.nonzero(sub)
+    rr = rr + sl[0].start
+    cc = cc + sl[1].start
+    vals = xw[rr, cc]
+    k = int(np.argmax(vals))
+    pr, pc = int(rr[k]), int(cc[k])
+    peak = float(vals[k])
+    mu, looks = float(mean_w[pr, pc]), float(looks_w[pr, pc])
+    score = float(-gamma_log10_sf(np.array([peak]), np.array([mu]), np.array([looks]))[0])
+    if rr.size < params.min_area_px and score < params.single_pixel_pfa_exponent:
+        return None
+    arm = None
+    if 10.0 * math.log10(max(peak / mu, 1e-30)) >= _ARM_MEASURE_DB + params.sidelobe_db:
+        arm = _arm_angle(xw, pr, pc, mu, pixel_size_m, params)
+        keep = _trim_arms(rr, cc, vals, pr, pc, peak, arm, params)
+        rr, cc, vals = rr[keep], cc[keep], vals[keep]
+    shape = _measure(rr + origin[0], cc + origin[1], vals, peak, mu, pixel_size_m, params)
+    return SarCandidate(
+        shape=shape,
+        peak=peak,
+        peak_row=pr + origin[0],
+        peak_col=pc + origin[1],
+        clutter_mean=mu,
+        looks=looks,
+        score=round(score, 3),
+        arm_deg=arm,
+    )
+
+
+def _measure(
+    rr: NDArray[np.intp],
+    cc: NDArray[np.intp],
+    vals: F32,
+    peak: float,
+    mu: float,
+    pixel_size_m: float,
+    params: SarParams,
+) -> Shape:
+    """Measure the hull: the object's pixels within ``hull_rel_db`` of its peak and at least
+    ``hull_snr_db`` above the clutter (the rest is the PSF's skirt and sidelobes)."""
+    level = max(
+        mu * 10.0 ** (params.hull_snr_db / 10.0), peak * 10.0 ** (-params.hull_rel_db / 10.0)
+    )
+    core = vals >= min(level, peak)
+    return measure_shape(rr[core], cc[core], pixel_size_m=pixel_size_m)
+
+
+def _arm_angle(
+    xw: F32, pr: int, pc: int, mu: float, pixel_size_m: float, params: SarParams
+) -> float:
+    """Angle (degrees, [0, 90)) of the cross of sidelobes through a bright peak.
+
+    In radar geometry the arms follow the image lines (0); projected products rotate them by
+    the track angle. The cross has four arms while a hull has two, so the weakest of the four
+    rays decides: the hull cannot fake a cross.
+    """
+    reach = int(min(params.sidelobe_reach_m / pixel_size_m, 40))
+    if reach < 4:
+        return 0.0
+    d = np.arange(3, reach + 1, dtype=np.float64)
+    best, best_deg = -np.inf, 0.0
+    logx = None
+    m, n = xw.shape
+    for deg in range(0, 90, 2):
+        t = math.radians(deg)
+        ray_means = []
+        for k in range(4):
+            a = t + k * math.pi / 2
+            r = np.rint(pr - d * math.cos(a)).astype(np.intp)
+            col = np.rint(pc + d * math.sin(a)).astype(np.intp)
+            ok = (r >= 0) & (r < m) & (col >= 0) & (col < n)
+            if ok.sum() < 2:
+                ray_means.append(-np.inf)
+                continue
+            if logx is None:
+                logx = xw
+            v = np.log(np.maximum(logx[r[ok], col[ok]], mu * 1e-3) / mu)
+            ray_means.append(float(v.mean()))
+        worst = min(ray_means)
+        if worst > best:
+            best, best_deg = worst, float(deg)
+    return best_deg
+
+
+def _arm_distance(dr: NDArray[np.floating], dc: NDArray[np.floating], arm_deg: float) -> F64:
+    """Distance (pixels) of offsets ``(dr, dc)`` from the nearest arm of a cross at *arm_deg*."""
+    t = math.radians(arm_deg)
+    # Axis 1 points "up" rotated clockwise by t: (-cos t, sin t); axis 2 is perpendicular.
+    a1 = np.abs(-dr * math.sin(t) - dc * math.cos(t))  # distance from axis 1
+    a2 = np.abs(-dr * math.cos(t) + dc * math.sin(t))  # distance from axis 2
+    out: F64 = np.minimum(a1, a2)
+    return out
+
+
+def _trim_arms(
+    rr: NDArray[np.intp],
+    cc: NDArray[np.intp],
+    vals: F32,
+    pr: int,
+    pc: int,
+    peak: float,
+    arm_deg: float,
+    params: SarParams,
+) -> Bool:
+    """Keep the pixels of an object that are not faint sidelobe-arm pixels (connected to peak)."""
+    faint = vals < peak * 10.0 ** (-params.sidelobe_db / 10.0)
+    on_arm = (
+        _arm_distance((rr - pr).astype(np.float64), (cc - pc).astype(np.float64), arm_deg)
+        <= params.sidelobe_arm_width_px
+    )
+    keep: Bool = ~(faint & on_arm)
+    if keep.all():
+        return keep
+    r0, c0 = rr.min(), cc.min()
+    grid = np.zeros((rr.max() - r0 + 1, cc.max() - c0 + 1), dtype=bool)
+    grid[rr[keep] - r0, cc[keep] - c0] = True
+    lab, _ = ndimage.label(grid, structure=np.ones((3, 3), bool))
+    main = lab[pr - r0, pc - c0]
+    out: Bool = keep & (lab[rr - r0, cc - c0] == main)
+    return out
+
+
+def finalize_sar(
+    candidates: Sequence[SarCandidate], *, pixel_size_m: float, params: SarParams = DEFAULT_SAR
+) -> list[Vessel]:
+    """Discriminate by size, drop sidelobe and ghost objects, and return vessels by score."""
+    sized = [c for c in candidates if _size_ok(c.shape, params)]
+    kept = _suppress(sized, pixel_size_m, params)
+    kept.sort(key=lambda c: (-c.score, c.shape.row, c.shape.col))
+    return [
+        Vessel(
+            row=round(c.shape.row, 3),
+            col=round(c.shape.col, 3),
+            length_m=round(c.shape.length_m, 1),
+            width_m=round(c.shape.width_m, 1),
+            heading_deg=round(c.shape.heading_deg, 1),
+            score=c.score,
+            corners=c.shape.corners,
+            flags=c.flags,
+        )
+        for c in kept
+    ]
+
+
+def _size_ok(shape: Shape, params: SarParams) -> bool:
+    return (
+        params.min_length_m <= shape.length_m <= params.max_length_m
+        and shape.width_m <= params.max_width_m
+    )
+
+
+def _suppress(
+    cands: list[SarCandidate], pixel_size_m: float, params: SarParams
+) -> list[SarCandidate]:
+    """Drop objects that are sidelobes or azimuth ghosts of a much brighter object."""
+    if len(cands) < 2:
+        return list(cands)
+    order = sorted(cands, key=lambda c: -c.peak)
+    pk = np.array([c.peak for c in order])
+    rows = np.array([c.peak_row for c in order], dtype=np.float64)
+    cols = np.array([c.peak_col for c in order], dtype=np.float64)
+    scene_arm = _scene_arm(order)
+    reach = params.sidelobe_reach_m / pixel_size_m
+    g0, g1 = (g / pixel_size_m for g in params.ghost_offset_m)
+    dropped = np.zeros(len(order), dtype=bool)
+    for i, bright in enumerate(order):
+        if dropped[i]:
+            continue
+        arm = bright.arm_deg if bright.arm_deg is not None else scene_arm
+        dr, dc = rows[i + 1 :] - rows[i], cols[i + 1 :] - cols[i]
+        dist = np.hypot(dr, dc)
+        ratio_db = 10.0 * np.log10(pk[i] / np.maximum(pk[i + 1 :], 1e-30))
+        on_arm = _arm_distance(dr, dc, arm) <= params.sidelobe_arm_width_px + 1.0
+        lobe = on_arm & (dist <= reach) & (ratio_db >= params.sidelobe_db)
+        ghost = (
+            _on_azimuth(dr, dc, arm, params.sidelobe_arm_width_px + 2.0)
+            & (dist >= g0)
+            & (dist <= g1)
+            & (ratio_db >= params.ghost_db)
+        )
+        dropped[i + 1 :] |= lobe | ghost
+    return [c for c, d in zip(order, dropped, strict=True) if not d]
+
+
+def _on_azimuth(dr: F64, dc: F64, arm_deg: float, tol_px: float) -> Bool:
+    """Offsets lying along the azimuth arm (the arm nearer the image's row axis)."""
+    t = math.radians(arm_deg if arm_deg < 45.0 else arm_deg - 90.0)
+    out: Bool = np.abs(-dr * math.sin(t) - dc * math.cos(t)) <= tol_px
+    return out
+
+
+def _scene_arm(cands: Sequence[SarCandidate]) -> float:
+    """Arm angle of the scene: the median (mod 90) over the targets bright enough to show it."""
+    arms = [c.arm_deg for c in cands if c.arm_deg is not None]
+    if not arms:
+        return 0.0
+    ang = np.radians(np.asarray(arms) * 4.0)  # period 90 deg -> full circle
+    mean = math.degrees(math.atan2(np.sin(ang).mean(), np.cos(ang).mean())) / 4.0
+    return mean % 90.0
+
+
+def halo_px(pixel_size_m: float, params: SarParams = DEFAULT_SAR) -> int:
+    """Pixels of context each side of a block for candidates identical to a one-pass run."""
+    c = cell_size_px(params.cell_m, pixel_size_m)
+    rb = window_radius_cells(params.background_m, c, pixel_size_m)
+    # Two CFAR passes (bright-cell exclusion reaches one background radius + 1 cell further),
+    # the land estimate's windows, and the longest object.
+    cells = 2 * rb + 2
+    land_m = params.sea_window_m + params.land_window_m if params.land_mask else 0.0
+    extent_m = params.max_length_m + params.sidelobe_reach_m
+    return int(cells * c + math.ceil((land_m + extent_m) / pixel_size_m)) + c
