@@ -1,0 +1,476 @@
+"""Sentinel-2 vessel detection: objects that differ from the water around them.
+
+1. Reflectance is brought to 0..1 (L2A integers 0..10000 are divided by 10000).
+2. Water: the given mask, else NDWI = (green - nir) / (green + nir) > ``ndwi_water`` of the
+   reference when one exists (static per port), else of the scene. Non-water holes in the water
+   smaller than ``max_hole_m2`` (ships at anchor) belong to the search domain.
+3. The water background around each cell (mean and spread of NIR, and SWIR 1.6 um when given,
+   over water pixels only) comes from box sums on a cell grid, as for SAR.
+4. Seeds are pixels brighter than the water by ``contrast_sigma`` spreads and ``min_contrast``
+   reflectance; objects grow through pixels above ``grow_sigma`` or not water (NDWI).
+5. With a reference (median of earlier clear scenes on the same grid), a pixel must also have
+   brightened against the reference, and the search reaches ``shore_reach_m`` into the
+   reference's land: a ship moored at the quay counts, the quay and its cranes do not.
+6. Cloud, shadow and nodata (*invalid_mask*) are never searched; objects mostly surrounded by
+   them are dropped (a cloud's edge is not a ship; a masked area is "not observed", not empty).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from detection.cfar import box_sum, cell_reduce, cell_size_px
+from detection.errors import InputArrayError
+from detection.objects import disk_footprint, label_merged, measure_shape
+from detection.params import DEFAULT_OPTICAL, OpticalParams
+from detection.types import Vessel
+
+__all__ = [
+    "OPTICAL_BANDS",
+    "detect_optical_vessels",
+    "ndwi",
+    "to_reflectance",
+    "water_from_ndwi",
+]
+
+logger = logging.getLogger(__name__)
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+Bool = NDArray[np.bool_]
+
+#: Band names the optical detector understands (Sentinel-2 B02, B03, B04, B08, B11).
+OPTICAL_BANDS = ("blue", "green", "red", "nir", "swir16")
+_REQUIRED = ("green", "nir")
+# Bands whose brightening over water marks a hull: water absorbs NIR and SWIR almost fully.
+_CONTRAST_BANDS = ("nir", "swir16")
+# Sentinel-2 10 m bands: MTF at Nyquist ~0.2-0.3, i.e. a PSF standard deviation of ~5 m.
+_S2_BLUR_M = 5.0
+
+
+def to_reflectance(band: NDArray[np.generic]) -> F32:
+    """Reflectance as a 0..1 fraction: integers (L2A x 10000) are divided by 10000.
+
+    Floats whose 99.9th percentile exceeds 2 are taken as x 10000 too.
+
+    Examples
+    --------
+    >>> to_reflectance(np.array([[0, 2500]], dtype=np.uint16)).tolist()
+    [[0.0, 0.25]]
+    """
+    arr = np.asarray(band)
+    out = arr.astype(np.float32)
+    if arr.dtype.kind in "iu":
+        out *= np.float32(1e-4)
+        return out
+    finite = out[np.isfinite(out)]
+    step = max(1, finite.size // 100_000)
+    if finite.size and np.percentile(finite[::step], 99.9) > 2.0:
+        out *= np.float32(1e-4)
+    return out
+
+
+def ndwi(green: F32, nir: F32) -> F32:
+    """McFeeters' normalised difference water index, 0 where both bands are 0.
+
+    Examples
+    --------
+    >>> ndwi(np.array([0.05, 0.05], np.float32), np.array([0.01, 0.3], np.float32)).round(3)
+    array([ 0.667, -0.714], dtype=float32)
+    """
+    total = green + nir
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(total > 0, (green - nir) / total, np.float32(0.0))
+    return out.astype(np.float32)
+
+
+def water_from_ndwi(
+    green: F32,
+    nir: F32,
+    *,
+    pixel_size_m: float,
+    valid: Bool | None = None,
+    params: OpticalParams = DEFAULT_OPTICAL,
+) -> Bool:
+    """Water mask: NDWI above ``params.ndwi_water``, without specks smaller than a few pixels."""
+    water = ndwi(green, nir) > params.ndwi_water
+    if valid is not None:
+        water &= valid
+    # Dark roofs and shadows on land make water-like specks; real water bodies are larger.
+    min_px = max(4.0, 2500.0 / (pixel_size_m * pixel_size_m))
+    labels, n = ndimage.label(water)
+    if n:
+        sizes = np.bincount(labels.ravel())
+        keep = sizes >= min_px
+        keep[0] = False
+        water = keep[labels]
+    return np.asarray(water, dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    bands: dict[str, F32]
+    valid: Bool
+    water: Bool
+    domain: Bool
+    reference: dict[str, F32] | None
+    pixel_size_m: float
+    params: OpticalParams
+
+
+def detect_optical_vessels(
+    bands: Mapping[str, NDArray[np.generic]],
+    *,
+    pixel_size_m: float,
+    water_mask: NDArray[np.bool_] | None = None,
+    invalid_mask: NDArray[np.bool_] | None = None,
+    reference: Mapping[str, NDArray[np.generic]] | None = None,
+    params: OpticalParams = DEFAULT_OPTICAL,
+) -> list[Vessel]:
+    """Find vessels in a Sentinel-2 L2A scene (see the module docstring for the method).
+
+    Parameters
+    ----------
+    bands : mapping of str to ndarray, shape (M, N)
+        Reflectance bands by name: ``green`` and ``nir`` required; ``blue``, ``red``, ``swir16``
+        optional (``swir16`` resampled to the 10 m grid). 0..10000 integers or 0..1 floats.
+    pixel_size_m : float
+        Ground pixel size in metres.
+    water_mask : ndarray of bool, optional
+        Static water mask (True = water); else NDWI of the reference or of the scene.
+    invalid_mask : ndarray of bool, optional
+        True where the scene is not observed: SCL cloud (8, 9), cirrus (10), shadow (3), nodata.
+    reference : mapping of str to ndarray, optional
+        Same bands, a per-pixel median of earlier clear scenes on the same grid.
+    params : OpticalParams
+
+    Returns
+    -------
+    list of Vessel
+        By decreasing score; ``score`` is the peak contrast in standard deviations of the water.
+
+    Raises
+    ------
+    InputArrayError
+        If ``green`` or ``nir`` is missing, a band has another shape, or the pixel size is bad.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> sea = {"green": rng.normal(0.05, 0.003, (150, 150)).astype(np.float32),
+    ...        "nir": rng.normal(0.015, 0.003, (150, 150)).astype(np.float32)}
+    >>> sea["nir"][70:73, 60:80] = 0.25; sea["green"][70:73, 60:80] = 0.12
+    >>> [(round(v.row), round(v.col), round(v.length_m, -1)) for v in
+    ...  detect_optical_vessels(sea, pixel_size_m=10.0)]
+    [(71, 70, 200.0)]
+    """
+    inputs = _prepare(bands, pixel_size_m, water_mask, invalid_mask, reference, params)
+    if not inputs.domain.any():
+        return []
+    mu, sigma = _water_background(inputs)
+    seed, grow, z = _pixel_tests(inputs, mu, sigma)
+    found = _objects(inputs, seed, grow, z)
+    if inputs.reference is None and params.moored_search:
+        found = _merge_lists(found, _moored_objects(inputs, z))
+    return found
+
+
+def _prepare(
+    bands: Mapping[str, NDArray[np.generic]],
+    pixel_size_m: float,
+    water_mask: NDArray[np.bool_] | None,
+    invalid_mask: NDArray[np.bool_] | None,
+    reference: Mapping[str, NDArray[np.generic]] | None,
+    params: OpticalParams,
+) -> _Inputs:
+    refl = _check_bands(bands, "bands", pixel_size_m)
+    shape = refl["nir"].shape
+    ref = None if reference is None else _check_bands(reference, "reference", pixel_size_m)
+    if ref is not None and ref["nir"].shape != shape:
+        raise InputArrayError(
+            f"reference bands must have the scene's shape {shape}. Got {ref['nir'].shape}."
+        )
+    valid = np.ones(shape, dtype=bool)
+    for arr in refl.values():
+        valid &= np.isfinite(arr)
+    valid &= (refl["green"] > 0) | (refl["nir"] > 0)  # L2A nodata is 0 in every band
+    if invalid_mask is not None:
+        _check_shape(invalid_mask, shape, "invalid_mask")
+        valid &= ~np.asarray(invalid_mask, dtype=bool)
+    if water_mask is not None:
+        _check_shape(water_mask, shape, "water_mask")
+        water = np.asarray(water_mask, dtype=bool) & valid
+    else:
+        src = ref if ref is not None else refl
+        water = water_from_ndwi(
+            src["green"], src["nir"], pixel_size_m=pixel_size_m, valid=valid, params=params
+        )
+    domain = _search_domain(water, valid, ref is not None, pixel_size_m, params)
+    return _Inputs(refl, valid, water, domain, ref, pixel_size_m, params)
+
+
+def _check_bands(
+    bands: Mapping[str, NDArray[np.generic]], what: str, pixel_size_m: float
+) -> dict[str, F32]:
+    if not (
+        isinstance(pixel_size_m, int | float) and math.isfinite(pixel_size_m) and pixel_size_m > 0
+    ):
+        raise InputArrayError(f"pixel_size_m must be a number > 0. Got {pixel_size_m!r}.")
+    missing = [b for b in _REQUIRED if b not in bands]
+    if missing:
+        raise InputArrayError(
+            f"{what} must include {', '.join(_REQUIRED)}; missing {', '.join(missing)}. "
+            f"Known bands: {', '.join(OPTICAL_BANDS)}."
+        )
+    unknown = sorted(set(bands) - set(OPTICAL_BANDS))
+    if unknown:
+        logger.debug("ignoring band(s) %s of %s", ", ".join(unknown), what)
+    shape = np.shape(bands["nir"])
+    if len(shape) != 2:
+        raise InputArrayError(f"{what}['nir'] must be 2-D (rows, cols). Got shape {shape}.")
+    out = {}
+    for name, arr in bands.items():
+        if name not in OPTICAL_BANDS:
+            continue
+        _check_shape(arr, shape, f"{what}[{name!r}]")
+        out[name] = to_reflectance(np.asarray(arr))
+    return out
+
+
+def _check_shape(arr: NDArray[np.generic], shape: tuple[int, ...], name: str) -> None:
+    if np.shape(arr) != shape:
+        raise InputArrayError(
+            f"{name} must have shape {shape} like the nir band. Got {np.shape(arr)}; "
+            "resample it onto the same grid first."
+        )
+
+
+def _search_domain(
+    water: Bool, valid: Bool, with_reference: bool, pixel_size_m: float, params: OpticalParams
+) -> Bool:
+    """Water, plus non-water holes that fit a ship, plus a ship's beam of shore with a reference."""
+    holes = ndimage.binary_fill_holes(water) & ~water
+    max_px = params.max_hole_m2 / (pixel_size_m * pixel_size_m)
+    labels, n = ndimage.label(holes)
+    if n:
+        sizes = np.bincount(labels.ravel())
+        small = sizes <= max_px
+        small[0] = False
+        holes = small[labels]
+    domain = water | holes
+    if with_reference:
+        reach = max(1, int(round(params.shore_reach_m / pixel_size_m)))
+        domain = ndimage.binary_dilation(domain, structure=disk_footprint(reach))
+    return np.asarray(domain & valid, dtype=bool)
+
+
+def _water_background(inputs: _Inputs) -> tuple[dict[str, F64], dict[str, F64]]:
+    """Per-cell mean and spread of each contrast band over the water around the cell."""
+    p = inputs.params
+    c = cell_size_px(p.cell_m, inputs.pixel_size_m)
+    r = max(1, math.ceil((p.background_m / (c * inputs.pixel_size_m) - 1.0) / 2.0))
+    w = inputs.water
+    n = box_sum(cell_reduce(w, c, "sum").astype(np.float64), r)
+    mu: dict[str, F64] = {}
+    sigma: dict[str, F64] = {}
+    for name in _contrast_bands(inputs.bands):
+        xv = np.where(w, inputs.bands[name], np.float32(0.0))
+        s1 = box_sum(cell_reduce(xv, c, "sum").astype(np.float64), r)
+        s2 = box_sum(cell_reduce(np.square(xv), c, "sum").astype(np.float64), r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.where(n > 0, s1 / n, np.nan)
+            v = np.where(n > 1, s2 / n - m * m, np.nan)
+        mu[name] = _expand(m, c, w.shape)
+        sigma[name] = _expand(np.sqrt(np.maximum(np.nan_to_num(v, nan=0.0), 0.0)), c, w.shape)
+        np.maximum(sigma[name], p.noise_floor, out=sigma[name])
+    return mu, sigma
+
+
+def _contrast_bands(bands: Mapping[str, F32]) -> list[str]:
+    return [b for b in _CONTRAST_BANDS if b in bands]
+
+
+def _expand(cells: F64, c: int, shape: tuple[int, ...]) -> F64:
+    out: F64 = np.repeat(np.repeat(cells, c, axis=0), c, axis=1)[: shape[0], : shape[1]]
+    return out
+
+
+def _pixel_tests(
+    inputs: _Inputs, mu: dict[str, F64], sigma: dict[str, F64]
+) -> tuple[Bool, Bool, F64]:
+    """Seed and growth masks, and the contrast z (standard deviations of the water)."""
+    p = inputs.params
+    z = np.full(inputs.water.shape, -np.inf)
+    seed = np.zeros(inputs.water.shape, dtype=bool)
+    for name in mu:
+        diff = inputs.bands[name] - mu[name]
+        zb = np.nan_to_num(diff / sigma[name], nan=-np.inf)
+        z = np.maximum(z, zb)
+        seed |= (zb > p.contrast_sigma) & (diff > p.min_contrast)
+    grow = (z > p.grow_sigma) | ~inputs.water
+    if inputs.reference is not None:
+        changed_hi, changed_lo = _changed(inputs.bands, inputs.reference, sigma, p)
+        seed &= changed_hi
+        grow &= changed_lo
+    grow &= inputs.domain
+    seed &= grow
+    if inputs.reference is None:
+        # Pixels on the shore line mix land and water: bright against the water, never a ship.
+        shore = ndimage.binary_dilation(
+            ~inputs.domain & inputs.valid, structure=np.ones((3, 3), bool)
+        )
+        seed &= ~shore
+    return seed, grow, z
+
+
+def _changed(
+    bands: dict[str, F32], reference: dict[str, F32], sigma: dict[str, F64], p: OpticalParams
+) -> tuple[Bool, Bool]:
+    """Pixels brighter now than in the reference (what is there now and was not before)."""
+    shape = bands["nir"].shape
+    hi = np.zeros(shape, dtype=bool)
+    lo = np.zeros(shape, dtype=bool)
+    for name in sigma:
+        if name not in reference:
+            continue
+        diff = bands[name] - reference[name]
+        # Scene noise plus the reference's (a median of several scenes: smaller); floored.
+        noise = np.maximum(sigma[name], p.noise_floor) * math.sqrt(2.0)
+        hi |= (diff > p.change_sigma * noise) & (diff > p.min_contrast)
+        lo |= diff > p.grow_sigma * noise
+    return hi, lo
+
+
+def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
+    p, px = inputs.params, inputs.pixel_size_m
+    labels, n = label_merged(grow, 0.0)
+    if n == 0:
+        return []
+    seeded = set(np.unique(labels[seed]).tolist()) - {0}
+    out = []
+    for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None or idx not in seeded:
+            continue
+        sub = labels[sl] == idx
+        if sub.sum() < p.min_area_px or not _observed(inputs.valid, sl, sub, p):
+            continue
+        rr, cc = np.nonzero(sub)
+        shape = measure_shape(
+            rr + sl[0].start, cc + sl[1].start, pixel_size_m=px, blur_px=_S2_BLUR_M / px
+        )
+        if not (
+            p.min_length_m <= shape.length_m <= p.max_length_m and shape.width_m <= p.max_width_m
+        ):
+            continue
+        flags: tuple[str, ...] = ()
+        if inputs.reference is not None:
+            flags = ("changed_vs_reference",)
+        if not inputs.water[sl][sub].any():
+            flags += ("near_land",)
+        out.append(
+            Vessel(
+                row=round(shape.row, 3),
+                col=round(shape.col, 3),
+                length_m=round(shape.length_m, 1),
+                width_m=round(shape.width_m, 1),
+                heading_deg=round(shape.heading_deg, 1),
+                score=round(float(np.max(z[sl][sub])), 3),
+                corners=shape.corners,
+                flags=flags,
+            )
+        )
+    out.sort(key=lambda v: (-v.score, v.row, v.col))
+    return out
+
+
+def _observed(valid: Bool, sl: tuple[slice, slice], sub: Bool, p: OpticalParams) -> bool:
+    """Whether enough of the object's surroundings is observed (not cloud/shadow/nodata)."""
+    r0 = max(sl[0].start - 1, 0)
+    c0 = max(sl[1].start - 1, 0)
+    r1 = min(sl[0].stop + 1, valid.shape[0])
+    c1 = min(sl[1].stop + 1, valid.shape[1])
+    obj = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+    obj[sl[0].start - r0 : sl[0].stop - r0, sl[1].start - c0 : sl[1].stop - c0] = sub
+    ring = ndimage.binary_dilation(obj) & ~obj
+    if not ring.any():
+        return True
+    return float(valid[r0:r1, c0:c1][ring].mean()) >= p.valid_fraction_min
+
+
+def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
+    """Without a reference: hulls moored against the shore, as narrow bulges of the land.
+
+    A ship alongside a quay pushes the land/water boundary out by its beam over its length.
+    Opening the land with a disk wider than the widest beam removes such bulges (and finger
+    piers, which the shape tests below mostly reject); what the opening removed, next to the
+    open water, elongated and ship-sized, is a moored-ship candidate.
+    """
+    p, px = inputs.params, inputs.pixel_size_m
+    land = inputs.valid & ~inputs.domain
+    r = max(1, int(round(p.max_moored_beam_m / 2.0 / px)))
+    bulges = land & ~ndimage.binary_opening(land, structure=disk_footprint(r))
+    sea = _large_water(inputs.water, p.min_sea_area_m2 / (px * px))
+    near_sea = ndimage.binary_dilation(sea, structure=np.ones((3, 3), bool))
+    labels, n = ndimage.label(bulges, structure=np.ones((3, 3), bool))
+    out = []
+    for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        sub = labels[sl] == idx
+        if sub.sum() < p.min_area_px:
+            continue
+        touching = float((near_sea[sl] & sub).sum()) / float(sub.sum())
+        if touching < p.min_sea_contact:
+            continue
+        rr, cc = np.nonzero(sub)
+        shape = measure_shape(rr + sl[0].start, cc + sl[1].start, pixel_size_m=px)
+        if not (
+            p.min_length_m <= shape.length_m <= p.max_length_m
+            and shape.width_m <= p.max_moored_beam_m
+            and shape.length_m >= p.min_elongation * shape.width_m
+        ):
+            continue
+        out.append(
+            Vessel(
+                row=round(shape.row, 3),
+                col=round(shape.col, 3),
+                length_m=round(shape.length_m, 1),
+                width_m=round(shape.width_m, 1),
+                heading_deg=round(shape.heading_deg, 1),
+                score=round(float(np.max(np.nan_to_num(z[sl][sub], neginf=0.0))), 3),
+                corners=shape.corners,
+                flags=("near_land", "moored_shape"),
+            )
+        )
+    return out
+
+
+def _large_water(water: Bool, min_px: float) -> Bool:
+    labels, n = ndimage.label(water)
+    if n == 0:
+        return water
+    sizes = np.bincount(labels.ravel())
+    big = sizes >= min_px
+    big[0] = False
+    out: Bool = big[labels]
+    return out
+
+
+def _merge_lists(primary: list[Vessel], extra: list[Vessel]) -> list[Vessel]:
+    """Add *extra* vessels whose centre is not inside the footprint of a *primary* one."""
+    out = list(primary)
+    for v in extra:
+        if not any(
+            abs(v.row - u.row) <= 0.5 * u.length_m and abs(v.col - u.col) <= 0.5 * u.length_m
+            for u in primary
+        ):
+            out.append(v)
+    out.sort(key=lambda v: (-v.score, v.row, v.col))
+    return out
