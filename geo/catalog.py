@@ -478,6 +478,10 @@ class Source(ABC):
         """Candidates (the caller filters by sensor, time and footprint again)."""
 
 
+class _IndexWriteError(CatalogError):
+    """The index could not be written where it was meant to go."""
+
+
 class LocalCatalogSource(Source):
     """A static STAC catalogue on disk, searched through a GeoParquet index beside it.
 
@@ -523,7 +527,8 @@ class LocalCatalogSource(Source):
             return path
         try:
             return self.build_index(path)
-        except PermissionError:
+        except _IndexWriteError as err:
+            logger.info("cannot write the index beside the catalogue (%s); using the cache", err)
             digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
             fallback = settings.data_dir() / "cache" / "stac-index" / digest / "index.parquet"
             if fallback.exists() and fallback.stat().st_mtime_ns >= self._newest_json_ns():
@@ -568,11 +573,13 @@ class LocalCatalogSource(Source):
                 geometry=gpd.GeoSeries([], crs="EPSG:4326"),
             )
         frame["datetime"] = pd.to_datetime(frame["datetime"], utc=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(tmp, write_covering_bbox=True)
             os.replace(tmp, path)
+        except OSError as err:  # read-only folder or file system, full disk...
+            raise _IndexWriteError(f"{path}: {err}") from err
         finally:
             tmp.unlink(missing_ok=True)
         logger.info("indexed %d items of %s into %s", len(rows), self.catalog, path)

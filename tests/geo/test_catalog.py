@@ -117,6 +117,16 @@ def test_read_only_catalogue_keeps_its_index_in_the_data_folder(
     assert len(cached) == 1
 
 
+def test_index_that_cannot_be_written_beside_falls_back_to_the_cache(catalog: Path, port) -> None:  # type: ignore[no-untyped-def]
+    blocker = catalog.parent / "index.parquet"
+    blocker.mkdir()  # os.replace onto a folder fails, like a read-only file system would
+    os.utime(blocker, ns=(0, 0))  # and it looks stale
+    assert len(LocalCatalogSource(catalog).search(port, SEP1, SEP30)) == 3
+    cached = list((settings.data_dir() / "cache" / "stac-index").rglob("index.parquet"))
+    assert len(cached) == 1 and blocker.is_dir()
+    assert not list(catalog.parent.glob(".index.parquet.*"))  # no temporary left behind
+
+
 def test_index_is_geoparquet_with_bbox_covering(catalog: Path, port) -> None:  # type: ignore[no-untyped-def]
     import geopandas as gpd
     import pyarrow.parquet as pq
