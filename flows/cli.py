@@ -17,7 +17,16 @@ __all__ = ["cli", "main"]
 
 # Command modules under flows/commands/, each exposing ``commands``: a list of click commands.
 # Imported lazily per invocation cost: `berthwatch --help` must not import Prefect.
-_COMMAND_MODULES = ("claims", "export", "ports", "report", "review", "scenes", "simulate")
+_COMMAND_MODULES = (
+    "claims",
+    "export",
+    "pipeline",
+    "ports",
+    "report",
+    "review",
+    "scenes",
+    "simulate",
+)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -1,0 +1,122 @@
+"""The nightly flow end to end on a small simulated archive, under a real Prefect test server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from geo.events import EventStore
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+_SINCE, _UNTIL = dt.date(2023, 9, 1), dt.date(2023, 9, 12)
+
+
+def _run(archive: Path, data_dir: Path, **kwargs: Any) -> Any:
+    from flows.pipeline import RunParams, nightly
+
+    params = RunParams(
+        source=f"local:{archive}", since=_SINCE, until=_UNTIL, data_dir=str(data_dir), **kwargs
+    )
+    return nightly(params)
+
+
+def _rows(store_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The store's observations, detections, port calls and trips, minus run-specific fields."""
+    with EventStore.open(store_path, readonly=True) as store:
+        obs = [
+            (o.scene_id, o.port, o.status, round(o.valid_fraction, 6), o.sensor)
+            for o in store.observations()
+        ]
+        dets = [
+            (d.detection_id, d.zone, round(d.lon, 7), round(d.lat, 7), d.length_m, d.area_m2)
+            for d in store.detections()
+        ]
+        calls = [(c.port, c.berth, c.first_seen_utc, c.last_seen_utc) for c in store.port_calls()]
+        trips = [(t.from_port, t.to_port, t.depart_after_utc) for t in store.trips()]
+    return {"observations": obs, "detections": dets, "port_calls": calls, "trips": trips}
+
+
+@pytest.fixture(scope="module")
+def first_run(mini_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    data_dir = tmp_path_factory.mktemp("run")
+    return data_dir, _run(mini_archive, data_dir, reports=True)
+
+
+def test_nightly_processes_every_scene_and_writes_store_and_reports(
+    first_run: tuple[Path, Any],
+) -> None:
+    data_dir, summary = first_run
+    assert summary.scenes_found > 4
+    assert summary.scenes_processed == summary.scenes_found
+    assert summary.scenes_failed == 0
+    rows = _rows(data_dir / "events.gpkg")
+    assert len(rows["observations"]) == summary.scenes_found
+    assert {o[1] for o in rows["observations"]} == {"rajin", "dunai"}
+    assert rows["detections"], "the simulated ports hold vessels and container stacks"
+    assert sorted(Path(p).name for p in summary.reports) == ["dunai.html", "rajin.html"]
+    with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
+        assert store.claims(), "claim checks are written by the run"
+        assert store.runs()[-1].scenes_processed == summary.scenes_processed
+
+
+def test_second_run_processes_no_scene_twice(
+    mini_archive: Path, first_run: tuple[Path, Any]
+) -> None:
+    data_dir, summary = first_run
+    before = _rows(data_dir / "events.gpkg")
+    again = _run(mini_archive, data_dir, reports=False)
+    assert again.scenes_found == summary.scenes_found
+    assert again.scenes_skipped == again.scenes_found
+    assert again.scenes_processed == 0
+    assert _rows(data_dir / "events.gpkg") == before
+
+
+def test_one_corrupt_tile_fails_alone(mini_archive: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(mini_archive, archive)
+    victim = sorted(archive.rglob("sim-s2-rajin-*_nir.tif"))[0]
+    victim.write_bytes(victim.read_bytes()[:3000])  # cut short: a header, no pixels
+    data_dir = tmp_path / "data"
+    summary = _run(archive, data_dir, reports=False)
+    assert summary.scenes_failed == 1
+    assert summary.scenes_processed == summary.scenes_found - 1
+    with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
+        failed = store.observations(status="failed")
+        assert len(failed) == 1 and failed[0].scene_id in victim.name
+        assert failed[0].error
+        assert len(store.observations(status="ok")) == summary.scenes_found - 1
+        assert not store.detections(scene_id=failed[0].scene_id)
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_store(
+    mini_archive: Path, first_run: tuple[Path, Any], tmp_path: Path
+) -> None:
+    from prefect_dask import DaskTaskRunner
+
+    from flows.pipeline import RunParams, nightly
+
+    data_dir = tmp_path / "dask"
+    params = RunParams(
+        source=f"local:{mini_archive}",
+        since=_SINCE,
+        until=_UNTIL,
+        data_dir=str(data_dir),
+        reports=False,
+    )
+    runner = DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": 2,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
+    summary = nightly.with_options(task_runner=runner)(params)
+    assert summary.scenes_processed == first_run[1].scenes_processed
+    assert _rows(data_dir / "events.gpkg") == _rows(first_run[0] / "events.gpkg")
