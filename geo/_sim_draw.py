@@ -80,7 +80,7 @@ def geometry_coverage(
     if geom.is_empty:
         return np.zeros(shape)
     rows, cols = shape
-    fine = transform * Affine.scale(1.0 / ss)
+    fine = transform @ Affine.scale(1.0 / ss)
     burnt = rasterize([geom], out_shape=(rows * ss, cols * ss), transform=fine, dtype="uint8")
     out: FloatArray = burnt.reshape(rows, ss, cols, ss).mean(axis=(1, 3))
     return out

@@ -311,9 +311,9 @@ def _sidelobes(
 ) -> None:
     """Faint cross of sinc sidelobes along azimuth (the track) and range through bright peaks."""
     track = 348.0 if orbit == "ascending" else 192.0
-    k = np.arange(1, 31, dtype=np.float64)
+    k = np.arange(1, 41, dtype=np.float64)
     for r, c, peak in peaks:
-        arm = peak * 10 ** (-2.0) * k ** (-1.1)
+        arm = peak * 10 ** (-1.5) * k ** (-1.0)  # -15 dB next to the peak, fading with distance
         for direction in (track, track + 90.0, track + 180.0, track + 270.0):
             splat_line(mu_vv, (r, c), direction, arm)
             splat_line(mu_vh, (r, c), direction, arm * 10 ** (-0.7))

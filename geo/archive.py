@@ -482,8 +482,9 @@ def _footprint(
     from rasterio.warp import transform_bounds
 
     rows, cols = shape
-    x0, y0 = transform * (0, 0)
-    x1, y1 = transform * (cols, rows)
+    x0, y0 = transform.c, transform.f
+    x1 = transform.c + cols * transform.a + rows * transform.b
+    y1 = transform.f + cols * transform.d + rows * transform.e
     b = transform_bounds(
         crs.to_wkt(),
         "EPSG:4326",

@@ -53,6 +53,7 @@ from geo._sim_scenario import (
     Scenario,
     SimulationParams,
     Stay,
+    YardTimeline,
     build_scenario,
     draw_transits,
 )
@@ -209,38 +210,17 @@ class Simulator:
         return self._layers[port]
 
     def render(self, acq: Acquisition) -> RenderedScene:
-        """Render one planned acquisition."""
+        """Render one planned acquisition: bands, truth and the conditions drawn for it."""
         rng = rng_for(self.params.seed, "scene", acq.scene_id)
-        layout, layers = self.layout(acq.port), self.layers(acq.port)
         cond: SarConditions | OpticalConditions
         cond = sar_conditions(rng) if acq.sensor == "sar" else optical_conditions(rng, acq)
-        vessels = self._place(acq, layout, cond.wind_from_deg, rng)
+        vessels = self._place(acq, self.layout(acq.port), cond.wind_from_deg, rng)
         fills = {y.zone: y.layout.fill(y.teu_at(acq.acquired_utc)) for y in self._yards(acq.port)}
         all_fills = [f for fs in fills.values() for f in fs]
         if isinstance(cond, SarConditions):
-            vv, vh = render_sar(layers, layout, acq, vessels, all_fills, cond, rng)
-            bands: dict[str, NDArray[Any]] = {"vv": vv, "vh": vh}
-            unseen = np.isnan(vv)
-            cloud = 0.0
-            extra: dict[str, float | str] = {
-                "wind_ms": cond.wind_ms,
-                "sea_vv_db": cond.sea_vv_db,
-                "sea_vh_db": round(cond.sea_vh_with_noise_db, 3),
-                "texture_nu": cond.texture_nu,
-            }
+            bands, unseen, cloud, extra = self._sar(acq, vessels, all_fills, cond, rng)
         else:
-            dn, scl, figures = render_optical(layers, layout, acq, vessels, all_fills, cond, rng)
-            bands = {name: dn[i] for i, name in enumerate(("blue", "green", "red", "nir"))}
-            bands["scl"] = scl
-            unseen = np.isin(scl, SCL_NOT_OBSERVED)
-            cloud = figures["cloud_fraction"]
-            extra = {
-                "sun_elevation_deg": cond.sun_elevation_deg,
-                "sun_azimuth_deg": cond.sun_azimuth_deg,
-                "cloud_height_m": cond.cloud_height_m,
-                "cloud_target": round(acq.cloud_target, 4),
-                "shadow_fraction": figures["shadow_fraction"],
-            }
+            bands, unseen, cloud, extra = self._optical(acq, vessels, all_fills, cond, rng)
         nodata = np.isnan(bands["vv"]) if "vv" in bands else bands["scl"] == 0
         conditions: dict[str, float | str] = {
             "wind_from_deg": round(cond.wind_from_deg, 1),
@@ -251,9 +231,50 @@ class Simulator:
         yt = tuple(self._yard_truth(acq, zone, fs, unseen) for zone, fs in fills.items())
         return RenderedScene(acq, bands, vt, yt, cloud, conditions)
 
+    def _sar(
+        self,
+        acq: Acquisition,
+        vessels: list[PlacedVessel],
+        fills: list[YardFill],
+        cond: SarConditions,
+        rng: np.random.Generator,
+    ) -> tuple[dict[str, NDArray[Any]], NDArray[np.bool_], float, dict[str, float | str]]:
+        layout, layers = self.layout(acq.port), self.layers(acq.port)
+        vv, vh = render_sar(layers, layout, acq, vessels, fills, cond, rng)
+        extra: dict[str, float | str] = {
+            "wind_ms": cond.wind_ms,
+            "sea_vv_db": cond.sea_vv_db,
+            "sea_vh_db": round(cond.sea_vh_with_noise_db, 3),
+            "texture_nu": cond.texture_nu,
+        }
+        return {"vv": vv, "vh": vh}, np.isnan(vv), 0.0, extra
+
+    def _optical(
+        self,
+        acq: Acquisition,
+        vessels: list[PlacedVessel],
+        fills: list[YardFill],
+        cond: OpticalConditions,
+        rng: np.random.Generator,
+    ) -> tuple[dict[str, NDArray[Any]], NDArray[np.bool_], float, dict[str, float | str]]:
+        layout, layers = self.layout(acq.port), self.layers(acq.port)
+        dn, scl, figures = render_optical(layers, layout, acq, vessels, fills, cond, rng)
+        bands: dict[str, NDArray[Any]] = {
+            b: dn[i] for i, b in enumerate(("blue", "green", "red", "nir"))
+        }
+        bands["scl"] = scl
+        extra: dict[str, float | str] = {
+            "sun_elevation_deg": cond.sun_elevation_deg,
+            "sun_azimuth_deg": cond.sun_azimuth_deg,
+            "cloud_height_m": cond.cloud_height_m,
+            "cloud_target": round(acq.cloud_target, 4),
+            "shadow_fraction": figures["shadow_fraction"],
+        }
+        return bands, np.isin(scl, SCL_NOT_OBSERVED), figures["cloud_fraction"], extra
+
     # -- helpers --------------------------------------------------------------------------
 
-    def _yards(self, port: str) -> list[Any]:
+    def _yards(self, port: str) -> list[YardTimeline]:
         return [y for y in self.scenario.yards if y.port == port]
 
     def _place(

@@ -1034,3 +1034,39 @@ def det_point_target(
     cs = slice(max(c0, 0), min(c0 + psf.shape[1], shape[1]))
     out[rs, cs] = psf[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0]
     return out
+
+
+# --- scene simulator and sample archive (geo.simulate, geo.archive; tests/geo/test_simulate.py) ---
+
+
+def sim_params(**kw: Any) -> Any:
+    """Small simulation parameters: Rajin and Dunai, daily cloud-free plan, one day (2023-09-07)."""
+    from geo.simulate import SimulationParams
+
+    base: dict[str, Any] = {
+        "seed": 3,
+        "plan": "daily-clear",
+        "ports": ("rajin", "dunai"),
+        "since": dt.date(2023, 9, 7),
+        "until": dt.date(2023, 9, 7),
+    }
+    return SimulationParams(**(base | kw))
+
+
+def sim_hull_cover(vessel: Any, shape: tuple[int, int], pixel_size_m: float = 10.0) -> Any:
+    """Coverage (0-1) of a truth vessel's hull rectangle on the grid (axis from ``heading_deg``)."""
+    import numpy as np
+
+    rr, cc = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    sub = (np.arange(4) + 0.5) / 4 - 0.5
+    h = np.deg2rad(float(vessel.heading_deg))
+    half_l = float(vessel.length_m) / pixel_size_m / 2
+    half_w = float(vessel.width_m) / pixel_size_m / 2
+    cover = np.zeros(shape)
+    for dr in sub:
+        for dc in sub:
+            r, c = rr + dr - float(vessel.row), cc + dc - float(vessel.col)
+            u = -r * np.cos(h) + c * np.sin(h)
+            v = r * np.sin(h) + c * np.cos(h)
+            cover += (np.abs(u) <= half_l) & (np.abs(v) <= half_w)
+    return cover / sub.size**2
