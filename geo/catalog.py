@@ -95,6 +95,7 @@ _BAND_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
 _S2_OFFSET_SINCE = datetime(2022, 1, 25, tzinfo=UTC)
 _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2")
 _ITEM_LIMIT = 2000
+_FINGERPRINT_KEY = b"berthwatch:catalog_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -512,36 +513,62 @@ class LocalCatalogSource(Source):
         digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
         return settings.data_dir() / "cache" / "stac-index" / digest / "index.parquet"
 
-    def _newest_json_ns(self) -> int:
-        newest = 0
-        for dirpath, _dirs, files in os.walk(self.root):
-            for f in files:
-                if f.endswith(".json"):
-                    newest = max(newest, os.stat(os.path.join(dirpath, f)).st_mtime_ns)
-        return newest
+    def fingerprint(self) -> str:
+        """A digest of every JSON file of the catalogue (path, size, modification time).
+
+        The index stores the fingerprint of the catalogue it was built from and is rebuilt when
+        they differ: adding, removing or editing an item, or a fresh checkout, is noticed without
+        trusting clocks.
+        """
+        digest = hashlib.sha1()
+        for dirpath, dirs, files in os.walk(self.root):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".json"):
+                    full = os.path.join(dirpath, name)
+                    st = os.stat(full)
+                    rel = os.path.relpath(full, self.root)
+                    digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
+    @staticmethod
+    def _fresh(path: Path, fingerprint: str) -> bool:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not path.is_file():
+            return False
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except (OSError, pa.ArrowException):
+            return False
+        return meta.get(_FINGERPRINT_KEY) == fingerprint.encode()
 
     def ensure_index(self) -> Path:
-        """Return the index path, (re)building it when missing or older than the catalogue."""
+        """Return the index path, (re)building it when missing or not of the current catalogue."""
         path = self.index_path()
-        if path.exists() and path.stat().st_mtime_ns >= self._newest_json_ns():
+        fingerprint = self.fingerprint()
+        if self._fresh(path, fingerprint):
             return path
         try:
-            return self.build_index(path)
+            return self.build_index(path, fingerprint=fingerprint)
         except _IndexWriteError as err:
             logger.info("cannot write the index beside the catalogue (%s); using the cache", err)
             digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
             fallback = settings.data_dir() / "cache" / "stac-index" / digest / "index.parquet"
-            if fallback.exists() and fallback.stat().st_mtime_ns >= self._newest_json_ns():
+            if self._fresh(fallback, fingerprint):
                 return fallback
-            return self.build_index(fallback)
+            return self.build_index(fallback, fingerprint=fingerprint)
 
-    def build_index(self, path: Path | None = None) -> Path:
+    def build_index(self, path: Path | None = None, *, fingerprint: str | None = None) -> Path:
         """Write the GeoParquet index (atomically) and return its path."""
         import geopandas as gpd
         import pandas as pd
+        import pyarrow.parquet as pq
         import pystac
 
         path = path or self.index_path()
+        fingerprint = fingerprint or self.fingerprint()
         try:
             catalog = pystac.Catalog.from_file(str(self.catalog))
             rows = []
@@ -577,6 +604,9 @@ class LocalCatalogSource(Source):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(tmp, write_covering_bbox=True)
+            table = pq.read_table(tmp)
+            meta = dict(table.schema.metadata or {}) | {_FINGERPRINT_KEY: fingerprint.encode()}
+            pq.write_table(table.replace_schema_metadata(meta), tmp)
             os.replace(tmp, path)
         except OSError as err:  # read-only folder or file system, full disk...
             raise _IndexWriteError(f"{path}: {err}") from err

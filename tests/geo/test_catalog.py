@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,17 @@ def test_index_is_built_beside_the_catalogue_and_rebuilt_when_stale(catalog: Pat
     ids = [s.id for s in LocalCatalogSource(catalog).search(port, SEP1, SEP30)]
     assert "SIM_S1_rajin_20230926" in ids
     assert index.stat().st_mtime_ns > built
+
+
+def test_an_index_of_another_catalogue_is_not_trusted(tmp_path: Path, port) -> None:  # type: ignore[no-untyped-def]
+    # A checkout or copy can leave an index newer than the catalogue yet built from another one.
+    old = imagery_sim_catalog(tmp_path / "old", port, s1_days=(3,), s2_days=(), other_place=False)
+    new = imagery_sim_catalog(tmp_path / "new", port, s1_days=(20,), s2_days=(), other_place=False)
+    LocalCatalogSource(old).ensure_index()
+    shutil.copy2(old.parent / "index.parquet", new.parent / "index.parquet")
+    os.utime(new.parent / "index.parquet")  # newer than every JSON file of the new catalogue
+    ids = [s.id for s in LocalCatalogSource(new).search(port, SEP1, SEP30)]
+    assert ids == ["SIM_S1_rajin_20230920"]
 
 
 def test_read_only_catalogue_keeps_its_index_in_the_data_folder(
