@@ -314,7 +314,9 @@ def _product_of(
         return str(explicit)
     if sensor == "optical":
         return "reflectance"
-    if any(k.startswith("calibration-") for k in aux):
+    if any(k.startswith("calibration-") for k in aux) or "grd" in collection.lower():
+        # Level-1 GRD pixels are digital numbers: never take them for sigma0 (without its
+        # calibration annotation such a scene is refused when read).
         return "s1-grd-dn"
     if "rtc" in collection.lower():
         return "gamma0"

@@ -538,6 +538,14 @@ def _read_band(
                 raise RasterMetadataError(
                     f"scene {scene.id}: {href} has no CRS; georeference it or drop the scene."
                 )
+            if (
+                scene.product in ("sigma0", "gamma0")
+                and not np.dtype(ds.dtypes[index - 1]).kind == "f"
+            ):
+                raise RasterMetadataError(
+                    f"scene {scene.id}: {href} holds {ds.dtypes[index - 1]} values, not calibrated "
+                    f"linear {scene.product}; give the catalogue item its calibration annotation."
+                )
             window = _grid_window(ds, grid)
             if window is None:
                 return dst

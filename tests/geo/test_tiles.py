@@ -212,3 +212,33 @@ def test_any_whole_pixel_shift_reads_back_onto_the_grid(
     np.testing.assert_array_equal(
         tile.bands["vv"], data[50 + dr : 50 + dr + rows, 50 + dc : 50 + dc + cols]
     )
+
+
+def test_integer_radar_pixels_are_never_taken_for_sigma0(tmp_path: Path, port) -> None:  # type: ignore[no-untyped-def]
+    from geo.catalog import scene_from_item
+    from geo.errors import RasterMetadataError
+
+    grid = port.grid
+    href = imagery_write_raster(
+        tmp_path / "dn.tif",
+        np.full(grid.shape, 90, np.uint16),
+        crs=grid.crs,
+        transform=grid.transform,
+    )
+    scene = Scene(
+        "DN", "t", "t", "sar", "s1", dt.datetime(2023, 9, 5, tzinfo=dt.UTC),
+        port.aoi, None, {"vv": str(href)}, product="sigma0",
+    )  # fmt: skip
+    with pytest.raises(RasterMetadataError, match="uint16 values, not calibrated"):
+        read_tile(scene, port)
+    # A GRD item without its calibration annotation is a GRD all the same, and refused.
+    item = {
+        "id": "S1A_GRD", "collection": "sentinel-1-grd", "geometry": None,
+        "bbox": list(port.aoi.bounds),
+        "properties": {"datetime": "2023-09-05T21:30:00Z", "constellation": "sentinel-1"},
+        "assets": {"vv": {"href": str(href)}},
+    }  # fmt: skip
+    grd = scene_from_item(item, source="t")
+    assert grd is not None and grd.product == "s1-grd-dn"
+    with pytest.raises(RasterMetadataError, match="no calibration annotation"):
+        read_tile(grd, port)
