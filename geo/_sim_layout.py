@@ -207,7 +207,8 @@ class PortLayout:
         Zones are drawn in lon/lat, so a land polygon meant to reach the grid edge can stop a few
         metres short of it once projected; those slivers are land, not sea.
         """
-        return self.frame.difference(self.solid).buffer(-15.0).buffer(15.0).intersection(self.frame)
+        opened = self.frame.difference(self.solid).buffer(-15.0, join_style="mitre")
+        return opened.buffer(15.0, join_style="mitre").intersection(self.frame)
 
     @cached_property
     def dry(self) -> BaseGeometry:
