@@ -13,6 +13,9 @@
    reference's land: a ship moored at the quay counts, the quay and its cranes do not.
 6. Cloud, shadow and nodata (*invalid_mask*) are never searched; objects mostly surrounded by
    them are dropped (a cloud's edge is not a ship; a masked area is "not observed", not empty).
+7. Without a reference, hulls sticking out of the shore (moored stern-to, at pontoons) are
+   searched as narrow strips of the land (``moored_search``); a hull along a straight quay is
+   only found with a reference.
 """
 
 from __future__ import annotations
@@ -340,11 +343,14 @@ def _changed(
     for name in sigma:
         if name not in reference:
             continue
-        diff = bands[name] - reference[name]
-        # Scene noise plus the reference's (a median of several scenes: smaller); floored.
+        ref = np.nan_to_num(reference[name])
+        diff = bands[name] - ref
+        # Scene noise plus the reference's (a median of several scenes: smaller); floored. Bright
+        # ground changes by a fraction of itself from date to date (sun, moisture, traffic).
         noise = np.maximum(sigma[name], p.noise_floor) * math.sqrt(2.0)
-        hi |= (diff > p.change_sigma * noise) & (diff > p.min_contrast)
-        lo |= diff > p.grow_sigma * noise
+        rel = p.change_fraction * ref
+        hi |= (diff > p.change_sigma * noise) & (diff > p.min_contrast) & (diff > rel)
+        lo |= (diff > p.grow_sigma * noise) & (diff > 0.5 * rel)
     return hi, lo
 
 
@@ -361,6 +367,8 @@ def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
         sub = labels[sl] == idx
         if sub.sum() < p.min_area_px or not _observed(inputs.valid, sl, sub, p):
             continue
+        if inputs.reference is not None and inputs.water[sl][sub].mean() < p.min_water_fraction:
+            continue  # a change on the quay (traffic, containers) is not a ship
         rr, cc = np.nonzero(sub)
         shape = measure_shape(
             rr + sl[0].start, cc + sl[1].start, pixel_size_m=px, blur_px=_S2_BLUR_M / px
@@ -407,15 +415,22 @@ def _observed(valid: Bool, sl: tuple[slice, slice], sub: Bool, p: OpticalParams)
 def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
     """Without a reference: hulls moored against the shore, as narrow bulges of the land.
 
-    A ship alongside a quay pushes the land/water boundary out by its beam over its length.
-    Opening the land with a disk wider than the widest beam removes such bulges (and finger
-    piers, which the shape tests below mostly reject); what the opening removed, next to the
-    open water, elongated and ship-sized, is a moored-ship candidate.
+    A hull moored bow- or stern-to, or at a pontoon, sticks out of the land as a narrow strip
+    with water on both long sides. Opening the land with a disk wider than the widest beam
+    removes such strips (and finger piers and pontoons, which the shape tests below reject only
+    in part); what the opening removed, touching the open water, elongated and ship-sized, is a
+    moored-ship candidate (flag ``moored_shape``). A hull lying along a straight quay is part of
+    the quay's outline and is *not* found this way: that needs a reference.
     """
     p, px = inputs.params, inputs.pixel_size_m
     land = inputs.valid & ~inputs.domain
     r = max(1, int(round(p.max_moored_beam_m / 2.0 / px)))
-    bulges = land & ~ndimage.binary_opening(land, structure=disk_footprint(r))
+    # Land continues beyond the image edge: pad with the edge so the opening does not eat it.
+    padded = np.pad(land, r + 1, mode="edge")
+    opened = ndimage.binary_opening(padded, structure=disk_footprint(r))[
+        r + 1 : -r - 1, r + 1 : -r - 1
+    ]
+    bulges = land & ~opened
     sea = _large_water(inputs.water, p.min_sea_area_m2 / (px * px))
     near_sea = ndimage.binary_dilation(sea, structure=np.ones((3, 3), bool))
     labels, n = ndimage.label(bulges, structure=np.ones((3, 3), bool))

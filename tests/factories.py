@@ -1036,6 +1036,39 @@ def det_point_target(
     return out
 
 
+def det_optical_scene(
+    shape: tuple[int, int] = (200, 200),
+    *,
+    land: Any = None,
+    hulls: Any = (),
+    seed: int = 0,
+    scaled: bool = False,
+) -> dict[str, Any]:
+    """Sentinel-2-like reflectance bands: dark water, bright land (*land* mask), bright hulls.
+
+    Returns blue, green, red, nir (float32 0..1, or uint16 x 10000 with *scaled*).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    levels = {  # (water, land, hull) reflectance
+        "blue": (0.06, 0.10, 0.12),
+        "green": (0.05, 0.11, 0.12),
+        "red": (0.03, 0.12, 0.14),
+        "nir": (0.015, 0.25, 0.24),
+    }
+    out = {}
+    for name, (w, g, h) in levels.items():
+        band = rng.normal(w, 0.003, size=shape)
+        if land is not None:
+            band[land] = rng.normal(g, 0.03, size=int(np.sum(land)))
+        for hull in hulls:
+            band[hull] = rng.normal(h, 0.02, size=int(np.sum(hull)))
+        band = band.clip(0.0, 1.0).astype(np.float32)
+        out[name] = (band * 10000).round().astype(np.uint16) if scaled else band
+    return out
+
+
 # --- scene simulator and sample archive (geo.simulate, geo.archive; tests/geo/test_simulate.py) ---
 
 
