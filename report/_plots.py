@@ -187,15 +187,16 @@ def plot_berth_timeline(timeline: BerthTimeline, *, since: dt.date, until: dt.da
             ax.plot(_num([t, t]), [y - 0.38, y + 0.38], color="#555555", linewidth=0.6)
         for t in timeline.hidden_utc.get(berth, ()):
             ax.plot(_num(t), y, "x", color=_HIDDEN, markersize=4)
-    for stay in timeline.stays:
-        if stay.berth_id not in row:
-            continue
-        y = row[stay.berth_id]
+    stays = [s for s in timeline.stays if s.berth_id in row]
+    for stay in stays:  # uncertain ends first: a later stay's window must not hide a sighting
         lo = stay.arrival_after_utc or start
         hi = stay.departure_before_utc or end
-        _bar(ax, lo, stay.first_seen_utc, y, hatch=True)
-        _bar(ax, stay.last_seen_utc, hi, y, hatch=True)
-        solid_end = max(stay.last_seen_utc, stay.first_seen_utc + dt.timedelta(hours=3))
+        _bar(ax, lo, stay.first_seen_utc, row[stay.berth_id], hatch=True)
+        _bar(ax, stay.last_seen_utc, hi, row[stay.berth_id], hatch=True)
+    for stay in stays:
+        y = row[stay.berth_id]
+        # A single sighting still gets a visible solid mark (0.6 % of the period).
+        solid_end = max(stay.last_seen_utc, stay.first_seen_utc + (end - start) * 0.006)
         _bar(ax, stay.first_seen_utc, solid_end, y, hatch=False)
         if stay.label:
             ax.annotate(
@@ -244,26 +245,21 @@ def plot_yard(
     palette = ["#1f5fa8", "#a83a1f", "#3c9d5d", "#7a4fa0"]
     for i, (yard, name) in enumerate(yard_names.items()):
         colour = palette[i % len(palette)]
-        seen = sorted((p for p in points if p.yard_id == yard and p.observed), key=_t)
-        hidden = [p for p in points if p.yard_id == yard and not p.observed]
-        t = _num([p.acquired_utc for p in seen])
-        ax_area.plot(t, [p.area_m2 for p in seen], "o-", color=colour, markersize=3, label=name)
-        low = np.array([p.teu_low for p in seen])
-        mid = np.array([p.teu_central for p in seen])
-        high = np.array([p.teu_high for p in seen])
-        if seen:
+        mine = sorted((p for p in points if p.yard_id == yard), key=_t)
+        hidden = [p for p in mine if not p.observed]
+        # Hidden observations are NaN: lines and bands break there instead of joining across.
+        t = _num([p.acquired_utc for p in mine]) if mine else np.zeros(0)
+        area, low, mid, high = (
+            np.array([getattr(p, f) if p.observed else np.nan for p in mine], dtype=float)
+            for f in ("area_m2", "teu_low", "teu_central", "teu_high")
+        )
+        ax_area.plot(t, area, "o-", color=colour, markersize=3, label=name)
+        if len(mine) > len(hidden):
             ax_teu.fill_between(t, low, high, color=colour, alpha=0.18, linewidth=0)
             ax_teu.errorbar(
-                t,
-                mid,
-                yerr=[mid - low, high - mid],
-                fmt="o",
-                color=colour,
-                markersize=3,
-                capsize=2,
-                linewidth=0.8,
-                label=f"{name}: TEU low–high",
-            )
+                t, mid, yerr=[mid - low, high - mid], fmt="o", color=colour, markersize=3,
+                capsize=2, linewidth=0.8, label=f"{name}: TEU low–high",
+            )  # fmt: skip
         for ax in (ax_area, ax_teu):
             if hidden:
                 ax.plot(

@@ -111,8 +111,18 @@ def render_tile(
     fig = Figure(figsize=(7.2, 7.2 * rows / max(cols, 1) + 0.4))
     ax = fig.add_subplot()
     cmap = "gray" if disp.image.ndim == 2 else None
-    shown = np.ma.masked_invalid(disp.image) if disp.image.ndim == 2 else np.nan_to_num(disp.image)
-    ax.set_facecolor("#d9d9d9")  # no data shows as light grey, not as black "water"
+    if disp.image.ndim == 2:
+        shown: Any = np.ma.masked_invalid(disp.image)
+    else:  # RGBA: transparent where not observed
+        alpha = np.isfinite(disp.image).all(axis=-1).astype(float)[..., None]
+        shown = np.concatenate([np.nan_to_num(disp.image), alpha], axis=-1)
+    # Not observed (cloud, outside the swath, no data) shows as hatched light grey, never as
+    # black that would read as water.
+    ax.set_facecolor("#dcdcdc")
+    ax.add_patch(
+        Rectangle((-0.5, -0.5), cols, rows, facecolor="none", edgecolor="#b0b0b0",
+                  hatch="xx", linewidth=0, zorder=0)
+    )  # fmt: skip
     ax.imshow(
         shown,
         cmap=cmap,

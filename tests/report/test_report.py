@@ -293,3 +293,21 @@ def test_observed_days_ignores_failed_and_empty_observations() -> None:
         ok, scene_id="C", valid_fraction=0.0, acquired_utc=t + dt.timedelta(days=2)
     )
     assert observed_days([ok, failed, blind]) == {t.date()}
+
+
+def test_open_store_and_relocated_data_dir(report_data_dir: Path, tmp_path: Path) -> None:
+    # The store moved away from its tiles and chips: data_dir says where relative paths live.
+    moved = tmp_path / "elsewhere.gpkg"
+    moved.write_bytes((report_data_dir / STORE).read_bytes())
+    with EventStore.open(moved, readonly=True) as store:
+        out = render_port_report(
+            store, "rajin", since=REPORT_SINCE, until=REPORT_UNTIL, out_path=tmp_path / "a.html",
+            data_dir=report_data_dir,
+        )  # fmt: skip
+        lost = render_port_report(
+            store, "rajin", since=REPORT_SINCE, until=REPORT_UNTIL, out_path=tmp_path / "b.html"
+        )
+    assert 'alt="Latest observation of Rajin (Najin) with detections"' in out.read_text()
+    assert '<img alt="chip' in out.read_text()
+    assert "No cached tile found" in lost.read_text()
+    assert '<img alt="chip' not in lost.read_text()
