@@ -1,7 +1,7 @@
 """Coverage: which days were observed, by which sensor, and how much of each zone was visible.
 
-A zone counts as *visible* in an observation when at least :data:`VISIBLE_FRACTION` of its pixels
-were valid (in the swath, not cloud, not nodata). Anything less is "not observed", which is never
+A zone counts as *visible* in an observation when at least :data:`VISIBLE_FRACTION` (90 %) of its
+pixels were valid (in the swath, not cloud, not nodata). Anything less is "not observed", which is never
 read as "empty".
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from geo.events import ObservationRecord
 from geo.ports import Port
+from geo.trips import TripParams
 from report._data import Period, observation_id
 
 __all__ = [
@@ -28,8 +29,10 @@ __all__ = [
     "zone_visible",
 ]
 
-#: Share of a zone's pixels that must be valid for the zone to count as observed.
-VISIBLE_FRACTION = 0.5
+#: Share of a zone's pixels that must be valid for the zone to count as observed: the same
+#: threshold the store's port-call inference uses (:class:`geo.trips.TripParams`), so that the
+#: report's coverage and its port calls, trips and claim checks agree.
+VISIBLE_FRACTION = TripParams().min_zone_valid_fraction
 
 
 def usable(obs: ObservationRecord) -> bool:
@@ -110,9 +113,9 @@ def _calendar_obs(obs: ObservationRecord, port: Port) -> CalendarObs:
     pct = round(100 * obs.valid_fraction) if obs.status != "failed" else 0
     if obs.status == "failed":
         css = "cov-failed"
-    elif obs.valid_fraction >= 0.8:
-        css = "cov-high"
     elif obs.valid_fraction >= VISIBLE_FRACTION:
+        css = "cov-high"
+    elif obs.valid_fraction >= 0.5:
         css = "cov-mid"
     else:
         css = "cov-low"
