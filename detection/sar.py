@@ -59,6 +59,8 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 
+# Larger images go block by block (detection.blocks): same result, bounded memory.
+_ONE_PASS_MAX_PX = 6144 * 6144
 # Objects at least this much brighter than their clutter (dB) get their sidelobe arms measured.
 _ARM_MEASURE_DB = 20.0
 
@@ -94,7 +96,9 @@ def detect_sar_vessels(
     ----------
     image : ndarray, shape (M, N)
         Backscatter: linear intensity, dB, or integer amplitude (see *scale*). VV, VH or HH; for
-        dual-pol scenes run once per band or pass their linear sum.
+        dual-pol scenes run once per band or pass their linear sum. Images larger than
+        6144 x 6144 pixels (and any ``numpy.memmap``-like array) are processed block by block
+        (:func:`detection.blocks.detect_sar_vessels_in_blocks`), with the same result.
     pixel_size_m : float
         Ground pixel size in metres; every window and size is set in metres from it.
     water_mask : ndarray of bool, shape (M, N), optional
@@ -130,6 +134,18 @@ def detect_sar_vessels(
     ...  detect_sar_vessels(sea, pixel_size_m=10.0)]
     [(99, 100, 200.0)]
     """
+    if np.size(image) > _ONE_PASS_MAX_PX:
+        from detection.blocks import detect_sar_vessels_in_blocks
+
+        return detect_sar_vessels_in_blocks(
+            image,
+            pixel_size_m=pixel_size_m,
+            water_mask=water_mask,
+            valid_mask=valid_mask,
+            reference=reference,
+            scale=scale,
+            params=params,
+        )
     x, valid, used = _prepare(image, pixel_size_m, water_mask, valid_mask, reference, scale)
     ref = None if reference is None else to_intensity(np.asarray(reference), scale=used)[0]
     water = None if water_mask is None else np.asarray(water_mask, dtype=bool)
@@ -177,11 +193,13 @@ def detect_sar_candidates(
     water: Bool | None = None,
     reference: F32 | None = None,
     params: SarParams = DEFAULT_SAR,
+    origin: tuple[int, int] = (0, 0),
 ) -> list[SarCandidate]:
     """CFAR candidates of a linear-intensity image (no cross-object suppression yet).
 
     The building block of :func:`detect_sar_vessels` and of the block-wise driver: every
-    candidate depends only on pixels within :func:`halo_px` of it.
+    candidate depends only on pixels within :func:`halo_px` of it. *origin* is the position of
+    ``x[0, 0]`` in the whole image; candidates are in whole-image coordinates.
     """
     c = cell_size_px(params.cell_m, pixel_size_m)
     background = valid if water is None else (water if valid is None else valid & water)
@@ -197,7 +215,7 @@ def detect_sar_candidates(
     if land is not None and land.any():
         stats = _drop_cells(stats, land, keep_peak=reference is not None)
     hi, lo, fit = _thresholds(stats, c, pixel_size_m, params)
-    return _grow_objects(x, domain, reference, stats, fit, hi, lo, c, pixel_size_m, params)
+    return _grow_objects(x, domain, reference, stats, fit, hi, lo, c, pixel_size_m, params, origin)
 
 
 def reference_cells(reference: F32, c: int) -> CellStats:
@@ -291,6 +309,7 @@ class _Scene:
     c: int
     pixel_size_m: float
     params: SarParams
+    origin: tuple[int, int]
 
 
 def _grow_objects(
@@ -304,6 +323,7 @@ def _grow_objects(
     c: int,
     pixel_size_m: float,
     params: SarParams,
+    origin: tuple[int, int],
 ) -> list[SarCandidate]:
     """Hysteresis inside the windows of cells that may hold an object."""
     grow_cells = stats.peak > lo
@@ -315,7 +335,7 @@ def _grow_objects(
     labels, _ = ndimage.label(joined, structure=np.ones((3, 3), bool))
     labels[~grow_cells] = 0
     keep = set(np.unique(labels[seed_cells]).tolist()) - {0}
-    scene = _Scene(x, domain, reference, fit, hi, lo, c, pixel_size_m, params)
+    scene = _Scene(x, domain, reference, fit, hi, lo, c, pixel_size_m, params, origin)
     out: list[SarCandidate] = []
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or idx not in keep:
@@ -358,7 +378,7 @@ def _objects_in_window(
         return []
     seeded = set(np.unique(labels[seed]).tolist()) - {0}
     out = []
-    origin = (win[0].start, win[1].start)
+    origin = (win[0].start + scene.origin[0], win[1].start + scene.origin[1])
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or idx not in seeded:
             continue
