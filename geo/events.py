@@ -1400,6 +1400,9 @@ def _create(p: Path) -> sqlite3.Connection:
         os.link(tmp, p)
     except FileExistsError:
         log.info("%s was created by another process meanwhile; using it", p)
+    except OSError:  # no hard links on this file system: rename, unless someone beat us to it
+        if not p.exists():
+            os.replace(tmp, p)
     finally:
         tmp.unlink(missing_ok=True)
         for suffix in ("-wal", "-shm"):
