@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from geo.events import DetectionRecord, ObservationRecord
-from report._coverage import observed_days, visible_zones, zone_visible
+from report._coverage import observed_days, usable, visible_zones, zone_visible
 from report._data import PortData, observation_id
 
 __all__ = ["Evidence", "Sentence", "YardTotal", "build_headline", "yard_totals"]
@@ -101,6 +101,9 @@ def _port_calls(data: PortData) -> Sentence:
     name = data.port.name
     if not data.observations:
         b.t("No observation of ").t(name).t(" in the period, so no port call can be seen")
+    elif not any(usable(o) for o in data.observations):
+        b.t("Nothing of ").t(name).t(" could be seen in the period (every observation failed or ")
+        b.t("was blind), so no port call can be seen")
     elif not calls:
         b.t("No port call seen at ").t(name).t(" (calls between observations are missed)")
     else:

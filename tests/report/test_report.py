@@ -311,3 +311,16 @@ def test_open_store_and_relocated_data_dir(report_data_dir: Path, tmp_path: Path
     assert '<img alt="chip' in out.read_text()
     assert "No cached tile found" in lost.read_text()
     assert '<img alt="chip' not in lost.read_text()
+
+
+def test_only_failed_observations_say_nothing_could_be_seen(tmp_path: Path) -> None:
+    when = dt.datetime(2023, 9, 2, 3, tzinfo=dt.UTC)
+    with EventStore.open(tmp_path / STORE) as store:
+        store.record_failure(
+            scene_id="X1", port="rajin", source="t", error="read timeout", acquired_utc=when
+        )
+    html, _ = _render(tmp_path, "rajin", tmp_path, since="2023-09-01", until="2023-09-30")
+    first = " ".join(parse_report(html).sentences[0].split())
+    assert first.startswith("Nothing of Rajin (Najin) could be seen in the period")
+    assert "(observed 0 of 30 days; berths visible in 0 of 1 observations)" in first
+    assert 'class="obs cov-failed"' in html and "read timeout" in html
