@@ -67,18 +67,21 @@ class StackParams:
     Attributes
     ----------
     s2_min_contrast : float
-        Floor on a stack pixel's spectral distance from bare ground, relative to the ground's
-        brightness (0.15: well above L2A noise and paving's own variation, a few %).
-    s2_confident_contrast : float
-        Distance above which a pixel is surely stack or roof; their median is the full-stack level.
+        A region starts where a pixel's spectral distance from bare ground, relative to the
+        ground's brightness, exceeds this (0.15: well above L2A noise and the few % of paving's
+        own variation); its outline is then at half its own level.
     s2_max_edge : float
-        A region is kept only if the pixels touching it are back near bare ground: their median
-        distance below this fraction of the threshold (at most half-covered edge pixels give
-        ~0.5). Stacks have sharp edges; haze and thin cloud missed by the scene classification
-        fade out slowly.
-    s2_min_solidity : float
-        Regions of 8 pixels or more must be this convex (area / convex hull area): stacks stand
-        in rectilinear blocks, haze has fractal outlines.
+        A region is a stack only if the pixels touching it are back near bare ground: their
+        median signal below this fraction of the region's own level (edge pixels of a sharp block
+        are less than half covered: typically 0-0.25). Haze and thin cloud missed by the scene
+        classification fade out slowly; such regions are called not observed.
+    s2_max_beyond : float
+        The same two pixels out, where a sharp block leaves only blur spill (a few %).
+    s2_min_solidity, s2_min_rectangularity : float
+        Regions of 8 pixels or more and over ~2.5 pixels wide must be this convex (area / convex
+        hull area) and fill this much of their oriented bounding rectangle: stacks are laid out
+        in rectangular blocks and rows, haze has fractal outlines. Failing regions are called not
+        observed. (Thinner regions are pixel staircases when turned, so they are not tested.)
     s2_shadow_angle_deg : float
         Pixels darker than ground within this spectral angle of it are shadow, not stacks.
     s2_ground_quantile : float
@@ -110,9 +113,10 @@ class StackParams:
     """
 
     s2_min_contrast: float = 0.15
-    s2_confident_contrast: float = 0.30
-    s2_max_edge: float = 0.6
-    s2_min_solidity: float = 0.6
+    s2_max_edge: float = 0.45
+    s2_max_beyond: float = 0.15
+    s2_min_solidity: float = 0.8
+    s2_min_rectangularity: float = 0.6
     s2_shadow_angle_deg: float = 6.0
     s2_ground_quantile: float = 0.30
     ndvi_max: float = 0.35
@@ -226,7 +230,7 @@ def _find(
     mask = _drop_zone_edge(_clean(sig.candidate, valid, pixel_size_m, params), yard)
     doubtful = np.zeros_like(mask)
     if sensor == "sentinel-2":
-        doubtful = _unlike_stacks(mask, sig.signal, valid, sig.threshold, params)
+        doubtful = _unlike_stacks(mask, sig.signal, valid, params)
     return sig, mask & ~doubtful, doubtful
 
 
@@ -237,25 +241,34 @@ class _Signal:
     signal: FloatArray
     candidate: BoolArray
     countable: BoolArray
-    threshold: float
 
 
 def _cover(signal: FloatArray, mask: BoolArray, countable: BoolArray) -> FloatArray:
-    """Covered fraction per pixel: signal / full-stack signal, on the outline and its ring.
+    """Covered fraction per pixel: signal / its region's full signal, on the outline and its ring.
 
     Mixing is linear, so summing fractions measures a block narrower than two pixels without the
     +-half-pixel luck of the outline (a 1.4-pixel block is outlined as 1 or 2 pixels depending on
-    where it falls). The full-stack signal is the upper decile over the outline's pixels: the
-    yard's fully covered pixels (paint colours differ between blocks: this is their typical
-    full value, not each block's).
+    where it falls). Each region's full signal is the upper decile over its outline (blocks differ
+    in paint and in radar brightness).
     """
     cover = np.zeros(signal.shape)
-    if not mask.any():
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0:
         return cover
-    full = float(np.quantile(signal[mask], 0.9))
-    reach = ndi.binary_dilation(mask, structure=np.ones((3, 3), bool)) & countable
-    cover[reach] = np.clip(signal[reach] / max(full, 1e-12), 0.0, 1.0)
+    levels = _levels(signal, labels, n, 0.9)
+    reach = ndi.grey_dilation(labels, size=(3, 3)) * countable
+    full = np.maximum(levels[reach], 1e-12)
+    cover[reach > 0] = np.clip(signal / full, 0.0, 1.0)[reach > 0]
     return cover
+
+
+def _levels(signal: FloatArray, labels: NDArray[np.int32], n: int, quantile: float) -> FloatArray:
+    """Per-region quantile of *signal* (index 0 = background = 0)."""
+    levels = np.zeros(n + 1)
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is not None:
+            levels[k] = np.quantile(signal[sl][labels[sl] == k], quantile)
+    return levels
 
 
 def _s2_signal(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams) -> _Signal:
@@ -267,19 +280,18 @@ def _s2_signal(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams
         ndwi = (green - nir) / (green + nir)
     land = valid & (ndvi < p.ndvi_max) & (ndwi < p.ndwi_max)
     if land.sum() < 4:
-        return _Signal(np.zeros(valid.shape), np.zeros_like(valid), np.zeros_like(valid), np.inf)
+        return _Signal(np.zeros(valid.shape), np.zeros_like(valid), np.zeros_like(valid))
     texture = _local_heterogeneity(cube, valid)
     smooth = land & (texture <= np.quantile(texture[land], p.s2_ground_quantile))
     ground = np.median(cube[:, smooth], axis=1)
     dist = np.linalg.norm(cube - ground[:, None, None], axis=0) / np.linalg.norm(ground)
     # Noise and paving texture give bare ground a small positive distance: take it off.
     dist = np.maximum(dist - float(np.median(dist[smooth])), 0.0)
-    threshold = _midpoint(dist[land], 0.0, p.s2_confident_contrast, p.s2_min_contrast)
-    logger.debug("S2 ground %s, contrast threshold %.3f", np.round(ground, 4), threshold)
+    logger.debug("S2 ground %s", np.round(ground, 4))
     allowed = land & ~_shadow_like(cube, ground, p)
-    seeds = allowed & (dist > threshold)
+    seeds = allowed & (dist > p.s2_min_contrast)
     out = _local_half_max(dist, seeds, allowed, 0.0, p.s2_min_contrast, quantile=0.9)
-    return _Signal(dist, out, allowed, threshold)
+    return _Signal(dist, out, allowed)
 
 
 def _shadow_like(cube: FloatArray, ground: FloatArray, p: StackParams) -> BoolArray:
@@ -312,7 +324,7 @@ def _s1_signal(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams
     along = _along_block_mean(vv, valid, seeds, p.s1_along_px)
     out = _local_half_max(along, seeds > 0, valid, ground, floor, quantile=0.9)
     logger.debug("S1 ground %.4f, %d bright regions", ground, n)
-    return _Signal(np.where(valid, along - ground, 0.0), out, valid, floor - ground)
+    return _Signal(np.where(valid, along - ground, 0.0), out, valid)
 
 
 def _along_block_mean(
@@ -374,21 +386,11 @@ def _local_half_max(
     labels, n = ndi.label(seeds, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros_like(seeds)
-    levels = np.zeros(n + 1)
-    for k, sl in enumerate(ndi.find_objects(labels), start=1):
-        if sl is not None:
-            levels[k] = np.quantile(signal[sl][labels[sl] == k], quantile)
+    levels = _levels(signal, labels, n, quantile)
     reach = ndi.grey_dilation(labels, size=(3, 3)) * allowed
     threshold = np.maximum(floor, (ground + levels[reach]) / 2.0)
     out: BoolArray = (reach > 0) & (signal > threshold)
     return out
-
-
-def _midpoint(values: FloatArray, ground: float, confident: float, floor: float) -> float:
-    """Half-cover threshold: midway between ground and the median confident (full) level."""
-    strong = values[values > confident]
-    full = float(np.median(strong)) if strong.size >= 3 else confident
-    return max(floor, (ground + full) / 2.0)
 
 
 def _masked_mean(values: FloatArray, valid: BoolArray, size: int) -> FloatArray:
@@ -438,6 +440,14 @@ def drop_small(mask: BoolArray, max_px: int) -> BoolArray:
     return out
 
 
+def _rectangularity(coords: NDArray[np.int64], orientation: float) -> float:
+    """Share of the region's oriented bounding rectangle (on its moment axes) that it fills."""
+    rr, cc = coords[:, 0].astype(np.float64), coords[:, 1].astype(np.float64)
+    u = rr * math.cos(orientation) + cc * math.sin(orientation)
+    v = -rr * math.sin(orientation) + cc * math.cos(orientation)
+    return float(len(rr) / ((np.ptp(u) + 1.0) * (np.ptp(v) + 1.0)))
+
+
 def _touching(mask: BoolArray, other: BoolArray) -> BoolArray:
     """The 8-connected regions of *mask* that overlap *other*."""
     labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
@@ -462,25 +472,39 @@ def _drop_zone_edge(mask: BoolArray, yard: BoolArray) -> BoolArray:
 
 
 def _unlike_stacks(
-    mask: BoolArray, dist: FloatArray, valid: BoolArray, threshold: float, p: StackParams
+    mask: BoolArray, dist: FloatArray, valid: BoolArray, p: StackParams
 ) -> BoolArray:
     """Regions with soft edges or ragged outlines: haze and thin cloud, not stacks.
 
     Stacks stand in rectilinear blocks with sharp edges: just outside the half-cover outline a
-    pixel is at most half covered, so the ring of pixels touching a block differs from ground by
-    well under the threshold, and the block's outline is nearly convex. Thin cloud and haze that
+    pixel is at most half covered, so the ring of pixels touching a block carries well under half
+    the block's own signal, and the block's outline is nearly convex. Thin cloud and haze that
     the scene classification missed fade out over several pixels and have fractal outlines.
     """
     labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros_like(mask)
     near = ndi.grey_dilation(labels, size=(3, 3))
+    far = ndi.grey_dilation(labels, size=(5, 5))
     ring = (near > 0) & valid & ~mask
+    ring2 = (far > 0) & (near == 0) & valid
+    levels = _levels(dist, labels, n, 0.9)
     bad = np.zeros(n + 1, bool)
     for region in measure.regionprops(labels):  # type: ignore[no-untyped-call]
-        around = dist[ring & (near == region.label)]
-        soft = around.size >= 3 and np.median(around) > p.s2_max_edge * threshold
-        ragged = region.area >= 8 and region.solidity < p.s2_min_solidity
+        k, level = region.label, levels[region.label]
+        around, beyond = dist[ring & (near == k)], dist[ring2 & (far == k)]
+        soft = (around.size >= 3 and np.median(around) > p.s2_max_edge * level) or (
+            beyond.size >= 3 and np.median(beyond) > p.s2_max_beyond * level
+        )
+        # Thin regions (a block or row 1-2 pixels wide) are staircases when turned: no shape test.
+        ragged = (
+            region.area >= 8
+            and region.axis_minor_length >= 3.0
+            and (
+                region.solidity < p.s2_min_solidity
+                or _rectangularity(region.coords, region.orientation) < p.s2_min_rectangularity
+            )
+        )
         bad[region.label] = soft or ragged
     out: BoolArray = bad[labels]
     return out

@@ -1103,3 +1103,250 @@ def sim_hull_cover(vessel: Any, shape: tuple[int, int], pixel_size_m: float = 10
             v = r * np.sin(h) + c * np.cos(h)
             cover += (np.abs(u) <= half_l) & (np.abs(v) <= half_w)
     return cover / sub.size**2
+
+
+# --- container yards (detection/containers.py) -------------------------------------------------
+
+#: Container paint colours (RGB, 0-1): grey, white, red, orange, yellow, green, dark blue,
+#: light blue, brown, maroon. The yard's concrete is CONTAINERS_GROUND.
+CONTAINERS_PALETTE = (
+    (0.72, 0.72, 0.70),
+    (0.92, 0.92, 0.90),
+    (0.70, 0.16, 0.12),
+    (0.85, 0.45, 0.10),
+    (0.88, 0.78, 0.15),
+    (0.15, 0.50, 0.25),
+    (0.10, 0.18, 0.45),
+    (0.35, 0.60, 0.80),
+    (0.45, 0.30, 0.18),
+    (0.45, 0.10, 0.15),
+)
+CONTAINERS_GROUND = (0.45, 0.45, 0.43)
+_Rect = tuple[float, float, float, float, tuple[float, ...]]
+
+
+def _containers_block(
+    rng: Any,
+    x0: float,
+    y0: float,
+    rows: int,
+    bays: int,
+    p_empty: float,
+    p_forty: float,
+) -> list[_Rect]:
+    """One block: *rows* rows side by side (touching, 0.1-0.4 m gaps), *bays* 20-ft bays long."""
+    w, l20, l40 = 2.44, 6.06, 12.19
+    rects: list[_Rect] = []
+    y = y0
+    for _ in range(rows):
+        x, bay = x0, 0
+        while bay < bays:
+            u = rng.random()
+            step = rng.uniform(0.2, 0.8)
+            if u < p_empty:
+                x, bay = x + l20 + step, bay + 1
+                continue
+            forty = u < p_empty + p_forty and bay + 1 < bays
+            length = l40 if forty else l20
+            colour = CONTAINERS_PALETTE[int(rng.integers(len(CONTAINERS_PALETTE)))]
+            shade = rng.uniform(0.9, 1.05)
+            rects.append((x, y, length, w, tuple(min(1.0, c * shade) for c in colour)))
+            x, bay = x + length + step, bay + (2 if forty else 1)
+        y += w + rng.uniform(0.1, 0.4)
+    return rects
+
+
+def containers_vhr_yard(
+    rng: Any,
+    *,
+    pixel_size_m: float = 0.5,
+    angle_deg: float = 0.0,
+    noise: float = 0.02,
+    blocks: tuple[int, int] = (2, 2),
+    rows_per_block: int = 6,
+    bays_per_block: int = 10,
+    p_empty: float = 0.12,
+    p_forty: float = 0.4,
+    supersample: int = 4,
+) -> tuple[Any, int, int]:
+    """Draw a top view of a container yard: ``(image (M, N, 3) float 0-1, boxes, TEU)``.
+
+    ``blocks`` (rows, cols) of blocks, 15 m lanes between them; in a block each row slot is empty,
+    a 20-ft or a 40-ft box (two bays). Drawn with ``skimage.draw.polygon`` at ``supersample`` x
+    resolution, averaged down (mixed edge pixels), rotated by ``angle_deg``, blurred by a
+    0.5-pixel PSF, plus Gaussian noise.
+    """
+    import numpy as np
+    from scipy import ndimage as ndi
+    from skimage.draw import polygon
+
+    lane = 15.0
+    block_w, block_l = rows_per_block * 2.84, bays_per_block * 6.86
+    rects: list[_Rect] = []
+    for i in range(blocks[0]):
+        for j in range(blocks[1]):
+            x0, y0 = lane + j * (block_l + lane), lane + i * (block_w + lane)
+            rects += _containers_block(
+                rng, x0, y0, rows_per_block, bays_per_block, p_empty, p_forty
+            )
+    n_teu = sum(2 if r[2] > 10 else 1 for r in rects)
+    width_m, height_m = lane + blocks[1] * (block_l + lane), lane + blocks[0] * (block_w + lane)
+    fine = pixel_size_m / supersample
+    size_px = int(np.ceil(np.hypot(width_m, height_m) / pixel_size_m)) + 4
+    canvas = np.empty((size_px * supersample, size_px * supersample, 3))
+    canvas[:] = CONTAINERS_GROUND
+    cos, sin = np.cos(np.deg2rad(angle_deg)), np.sin(np.deg2rad(angle_deg))
+    centre = size_px * pixel_size_m / 2
+    for x, y, length, wid, colour in rects:
+        xs = np.array([x, x + length, x + length, x]) - width_m / 2
+        ys = np.array([y, y, y + wid, y + wid]) - height_m / 2
+        cols = (cos * xs - sin * ys + centre) / fine
+        rows = (sin * xs + cos * ys + centre) / fine
+        rr, cc = polygon(rows, cols, shape=canvas.shape[:2])
+        canvas[rr, cc] = colour
+    img = canvas.reshape(size_px, supersample, size_px, supersample, 3).mean(axis=(1, 3))
+    img = ndi.gaussian_filter(img, sigma=(0.5, 0.5, 0)) + rng.normal(0.0, noise, img.shape)
+    return np.clip(img, 0.0, 1.0), len(rects), n_teu
+
+
+#: Sentinel-2 test spectra (blue, green, red, nir reflectance): yard concrete and box paints
+#: (white, grey, red, blue, green, orange, brown). Loosely from USGS/ECOSTRESS library shapes.
+CONTAINERS_S2_GROUND = (0.16, 0.17, 0.18, 0.21)
+CONTAINERS_S2_PAINTS = (
+    (0.55, 0.56, 0.57, 0.60),
+    (0.30, 0.31, 0.32, 0.35),
+    (0.07, 0.06, 0.30, 0.38),
+    (0.20, 0.12, 0.07, 0.25),
+    (0.06, 0.16, 0.08, 0.28),
+    (0.07, 0.15, 0.42, 0.48),
+    (0.08, 0.08, 0.13, 0.20),
+)
+
+
+def containers_blocks_cover(
+    shape: tuple[int, int],
+    blocks: Any,
+    *,
+    pixel_size_m: float = 10.0,
+    supersample: int = 8,
+) -> Any:
+    """Cover fraction (M, N) of rectangular blocks ``(row, col, length_m, width_m, angle_deg)``.
+
+    ``row, col`` is the block centre in pixels; ``angle_deg`` turns the long axis from the column
+    axis. Drawn with ``skimage.draw.polygon`` on a ``supersample`` x finer grid, then averaged.
+    """
+    import numpy as np
+    from skimage.draw import polygon
+
+    fine = np.zeros((shape[0] * supersample, shape[1] * supersample))
+    for row, col, length_m, width_m, angle in blocks:
+        t = np.deg2rad(angle)
+        hl, hw = length_m / pixel_size_m / 2, width_m / pixel_size_m / 2
+        along, across = np.array([np.sin(t), np.cos(t)]), np.array([np.cos(t), -np.sin(t)])
+        corners = [
+            np.array([row, col]) + sa * hl * along + sb * hw * across
+            for sa, sb in ((1, 1), (1, -1), (-1, -1), (-1, 1))
+        ]
+        rc = (np.array(corners) + 0.5) * supersample
+        rr, cc = polygon(rc[:, 0], rc[:, 1], fine.shape)
+        fine[rr, cc] = 1.0
+    m, n = shape
+    return fine.reshape(m, supersample, n, supersample).mean(axis=(1, 3))
+
+
+def containers_s2_yard(
+    rng: Any,
+    blocks: Any,
+    *,
+    shape: tuple[int, int] = (50, 70),
+    noise: float = 0.003,
+    psf_px: float = 0.5,
+    shadow_m: float = 4.0,
+    haze: Any = None,
+) -> tuple[dict[str, Any], Any, float]:
+    """A 10 m Sentinel-2 container yard: ``(bands uint16 x 10000, yard mask, true area m2)``.
+
+    Each block gets its own mix of paints (the same in every scene); blocks cast a shadow
+    ``shadow_m`` long towards +row.
+    ``haze`` = ``(row, col, radius_px, opacity)`` adds a soft white blob the SCL would miss.
+    The yard is the whole image but a 3-pixel margin of grass around it.
+    """
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    ground = np.asarray(CONTAINERS_S2_GROUND)[:, None, None]
+    img = np.repeat(ground, shape[0], 1).repeat(shape[1], 2).astype(float)
+    yard = np.zeros(shape, bool)
+    yard[3:-3, 3:-3] = True
+    grass = np.asarray((0.04, 0.07, 0.05, 0.32))[:, None, None]
+    img = np.where(yard[None], img, grass)
+    total = np.zeros(shape)
+    for b in blocks:
+        cov = containers_blocks_cover(shape, [b])
+        shade = ndi.shift(cov, (shadow_m / 10.0, 0.0), order=1)
+        img *= 1 - 0.5 * np.clip(shade - cov, 0, 1)[None]
+        # A block keeps its paints from scene to scene: seed its mix by its position.
+        paint_rng = np.random.default_rng(abs(hash(tuple(b))) % 2**32)
+        mix = paint_rng.dirichlet(np.full(len(CONTAINERS_S2_PAINTS), 0.7)) @ np.asarray(
+            CONTAINERS_S2_PAINTS
+        )
+        img = img * (1 - cov[None]) + mix[:, None, None] * cov[None]
+        total = np.maximum(total, cov)
+    img = ndi.gaussian_filter(img, (0, psf_px, psf_px))
+    if haze is not None:
+        r0, c0, radius, opacity = haze
+        rr, cc = np.mgrid[: shape[0], : shape[1]]
+        alpha = opacity * np.exp(-(((rr - r0) ** 2 + (cc - c0) ** 2) / (2 * radius**2)))
+        img = img * (1 - alpha) + 0.5 * alpha
+    img = img + rng.normal(0, noise, img.shape) + img * rng.normal(0, 0.01, img.shape)
+    dn = np.clip(np.rint(img * 10000), 1, 65535).astype(np.uint16)
+    bands = {name: dn[i] for i, name in enumerate(("blue", "green", "red", "nir"))}
+    return bands, yard, float(total[yard].sum()) * 100.0
+
+
+def containers_s1_yard(
+    rng: Any,
+    blocks: Any,
+    *,
+    shape: tuple[int, int] = (50, 70),
+    ground_db: float = -15.0,
+    stack_db: float = 3.0,
+    psf_px: float = 0.6,
+    enl: float = 4.4,
+) -> tuple[Any, Any, float]:
+    """A 10 m Sentinel-1 VV yard (linear sigma0, float32): ``(vv, yard mask, true area m2)``.
+
+    Stacks are strong double-bounce scatterers (``stack_db``, each block +-2 dB) on paving
+    (``ground_db``); Gaussian PSF, then gamma speckle of ``enl`` looks.
+    """
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    mu = np.full(shape, 10 ** (ground_db / 10))
+    total = np.zeros(shape)
+    for b in blocks:
+        cov = containers_blocks_cover(shape, [b])
+        level = 10 ** ((stack_db + rng.uniform(-2, 2)) / 10)
+        mu = mu * (1 - cov) + level * cov
+        total = np.maximum(total, cov)
+    mu = ndi.gaussian_filter(mu, psf_px)
+    vv = (mu * rng.gamma(enl, 1 / enl, shape)).astype(np.float32)
+    yard = np.zeros(shape, bool)
+    yard[3:-3, 3:-3] = True
+    return vv, yard, float(total[yard].sum()) * 100.0
+
+
+#: A yard of 10 blocks (row, col, length m, width m, angle deg): 5- and 8-row blocks of
+#: 20/40-ft boxes, 40-120 m long, turned 0-30 degrees from the grid.
+CONTAINERS_BLOCKS = (
+    (10.0, 15.0, 80.0, 13.6, 0.0),
+    (10.0, 32.0, 60.0, 13.6, 0.0),
+    (10.0, 50.0, 90.0, 21.9, 0.0),
+    (20.0, 15.0, 100.0, 21.9, 0.0),
+    (20.0, 40.0, 120.0, 13.6, 0.0),
+    (31.0, 14.0, 70.0, 21.9, 12.0),
+    (31.0, 34.0, 70.0, 13.6, 12.0),
+    (31.0, 55.0, 60.0, 21.9, 12.0),
+    (41.0, 20.0, 110.0, 21.9, 30.0),
+    (41.0, 48.0, 80.0, 13.6, 30.0),
+)
