@@ -19,6 +19,7 @@ __all__ = ["cli", "main"]
 # Imported lazily per invocation cost: `berthwatch --help` must not import Prefect.
 _COMMAND_MODULES = (
     "claims",
+    "detect",
     "export",
     "pipeline",
     "ports",
@@ -33,8 +34,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from detection.errors import DetectionError
     from flows.errors import FlowError
     from geo.errors import GeoError
+    from report.errors import ReportError
 
-    return (GeoError, DetectionError, FlowError, OSError)
+    return (GeoError, DetectionError, FlowError, ReportError, OSError)
 
 
 class _Group(click.Group):
@@ -77,11 +79,13 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["verbosity"] = verbose - quiet
-    level = logging.WARNING - 10 * (verbose - quiet)
-    logging.basicConfig(
-        level=max(logging.DEBUG, min(level, logging.CRITICAL)),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    level = max(logging.DEBUG, min(logging.WARNING - 10 * (verbose - quiet), logging.CRITICAL))
+    # The level goes on the handler too: Prefect's loggers carry their own (INFO) level and
+    # propagate to the root, so a root-level setting alone would still print their chatter.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 for _name in _COMMAND_MODULES:

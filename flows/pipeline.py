@@ -29,6 +29,8 @@ __all__ = ["RunParams", "RunSummary", "backfill", "nightly"]
 
 #: Earlier scenes of the same port and sensor whose median is the reference for pier-side detection.
 REFERENCE_DEPTH = 8
+#: A nightly run searches a few days, but its reports look back at least this far.
+REPORT_MIN_DAYS = 90
 
 
 class RunParams(BaseModel):
@@ -60,6 +62,17 @@ class RunParams(BaseModel):
         for port_id in value:
             get_port(port_id, known)
         return value
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        """``local`` alone means the embedded sample archive; every spec is checked before the run."""
+        from geo.catalog import open_source
+        from geo.settings import sample_tiles_dir
+
+        spec = f"local:{sample_tiles_dir()}" if value.strip() == "local" else value.strip()
+        open_source(spec)
+        return spec
 
     @model_validator(mode="after")
     def _ordered(self) -> RunParams:
@@ -180,14 +193,25 @@ def flag_for_review(store_path: str, port_id: str, data_dir: str) -> int:
 @task(name="render-report")
 def render_report(
     store_path: str, port_id: str, since: dt.date, until: dt.date, data_dir: str
-) -> str:
-    """Render one port's report for the run's window."""
+) -> str | None:
+    """Render one port's report, ``<data_dir>/reports/<port>.html``; None if the store has nothing yet."""
     from report import render_port_report
+    from report.errors import PeriodNotCoveredError
 
     out = Path(data_dir) / "reports" / f"{port_id}.html"
-    return str(
-        render_port_report(Path(store_path), port_id, since=since, until=until, out_path=out)
-    )
+    try:
+        path = render_port_report(
+            Path(store_path),
+            port_id,
+            since=since,
+            until=until,
+            out_path=out,
+            data_dir=Path(data_dir),
+        )
+    except PeriodNotCoveredError as err:
+        get_run_logger().warning("no report for %s: %s", port_id, err)
+        return None
+    return str(path)
 
 
 # --------------------------------------------------------------------------------------- flows
@@ -253,9 +277,10 @@ def _run(params: RunParams, *, flow_name: str) -> RunSummary:
         flag_for_review(str(store_path), port_id, str(data_dir))
         if params.reports:
             since, until = windows[port_id]
-            summary.reports.append(
-                render_report(str(store_path), port_id, since, until, str(data_dir))
-            )
+            since = min(since, until - dt.timedelta(days=REPORT_MIN_DAYS))
+            path = render_report(str(store_path), port_id, since, until, str(data_dir))
+            if path is not None:
+                summary.reports.append(path)
     with EventStore.open(store_path) as store:
         store.finish_run(
             run_id,

@@ -66,7 +66,10 @@ def _params(**kwargs: Any) -> Any:
 def _execute(flow_name: str, params: Any, workers: int | None, scheduler: str | None) -> Any:
     from flows.runtime import configure_prefect
 
-    configure_prefect(Path(params.data_dir).resolve())
+    ctx = click.get_current_context()
+    configure_prefect(
+        Path(params.data_dir).resolve(), verbosity=(ctx.obj or {}).get("verbosity", 0)
+    )
     from flows import pipeline
 
     flow = getattr(pipeline, flow_name)
@@ -123,7 +126,7 @@ def demo_command(data_dir: str | None, workers: int | None, dask_scheduler: str 
 
     params = _params(
         ports="rajin,dunai",
-        source="local",
+        source="local",  # the embedded sample archive
         since=_DEMO_SINCE,
         until=_DEMO_UNTIL,
         data_dir=str(resolve(data_dir)),
