@@ -14,9 +14,14 @@ __all__ = [
     "CatalogError",
     "ClaimsFileError",
     "CredentialsRequiredError",
+    "EmptyRasterError",
     "GeoError",
+    "GridMismatchError",
+    "MissingPixelSizeError",
+    "OutputWriteError",
     "PortsFileError",
     "RasterMetadataError",
+    "RasterReadError",
     "RecordError",
     "SettingsError",
     "SimulationError",
@@ -144,3 +149,26 @@ class ArchiveExistsError(GeoError, FileExistsError):
 
 class TruthFileError(GeoError, ValueError):
     """A simulation truth folder that is missing a file or holds an unreadable one."""
+
+
+# --- local rasters for `berthwatch detect` (geo.images) -------------------------------------------
+
+
+class RasterReadError(GeoError, OSError):
+    """A local raster that is missing or that GDAL cannot read."""
+
+
+class GridMismatchError(GeoError, ValueError):
+    """Rasters that must share one pixel grid (bands of a scene, a mask) and do not."""
+
+
+class MissingPixelSizeError(GeoError, ValueError):
+    """An image without georeference, and no pixel size given for it."""
+
+
+class EmptyRasterError(GeoError, ValueError):
+    """A raster with no valid pixel (all nodata)."""
+
+
+class OutputWriteError(GeoError, OSError):
+    """An output file (detections GeoJSON...) that cannot be written where asked."""

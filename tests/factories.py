@@ -1069,6 +1069,43 @@ def det_optical_scene(
     return out
 
 
+def det_write_raster(
+    path: Any,
+    array: Any,
+    *,
+    crs: Any = None,
+    transform: Any = None,
+    nodata: float | None = None,
+    driver: str = "GTiff",
+) -> Any:
+    """Write a single-band raster (GeoTIFF by default; PNG for 8-bit chips) and return its path."""
+    import warnings
+
+    import numpy as np
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    arr = np.asarray(array)
+    profile: dict[str, Any] = {
+        "driver": driver,
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": arr.dtype.name,
+    }
+    if crs is not None:
+        profile["crs"] = crs
+    if transform is not None:
+        profile["transform"] = transform
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(arr, 1)
+    return path
+
+
 # --- scene simulator and sample archive (geo.simulate, geo.archive; tests/geo/test_simulate.py) ---
 
 
