@@ -328,13 +328,10 @@ def test_bad_claims_files_are_refused_before_the_store_is_touched(
 
 
 def test_named_vessel_lengths_are_loaded(tmp_path: Path) -> None:
+    rusi = {c.id: c for c in load_claims()}["rusi-five-round-trips"]
+    assert rusi.vessel_lengths_m == (115.0, 128.0)
     text = (Path(__file__).parents[2] / "seeds" / "claims.toml").read_text(encoding="utf-8")
     path = tmp_path / "claims.toml"
-    path.write_text(
-        text.replace(
-            'vessels = ["Angara", "Maria"]',
-            'vessels = ["Angara", "Maria"]\nvessel_lengths_m = [115, 128]',
-        )
-    )
-    rusi = {c.id: c for c in load_claims(path)}["rusi-five-round-trips"]
-    assert rusi.vessel_lengths_m == (115.0, 128.0)
+    path.write_text(text.replace("vessel_lengths_m = [115, 128]", 'vessel_lengths_m = [115, "long"]'))
+    with pytest.raises(ClaimsFileError, match="vessel_lengths_m must be a list of lengths"):
+        load_claims(path)
