@@ -332,6 +332,8 @@ def test_named_vessel_lengths_are_loaded(tmp_path: Path) -> None:
     assert rusi.vessel_lengths_m == (115.0, 128.0)
     text = (Path(__file__).parents[2] / "seeds" / "claims.toml").read_text(encoding="utf-8")
     path = tmp_path / "claims.toml"
-    path.write_text(text.replace("vessel_lengths_m = [115, 128]", 'vessel_lengths_m = [115, "long"]'))
+    path.write_text(
+        text.replace("vessel_lengths_m = [115, 128]", 'vessel_lengths_m = [115, "long"]')
+    )
     with pytest.raises(ClaimsFileError, match="vessel_lengths_m must be a list of lengths"):
         load_claims(path)
