@@ -2,25 +2,35 @@
 
 Private: :func:`detection.containers.measure_container_stacks` is the public entry point.
 
-Both sensors use the same rule for where a stack edge is. A pixel's signal is (to first order) a
-linear mix of the stack's and the ground's: optical reflectance mixes linearly with the covered
-fraction, and so does radar power (sigma0, linear). A pixel is called "stack" when its signal is
-past the midpoint between the ground level and the full-stack level of the same yard and scene,
-i.e. when at least about half of it is covered. Straight edges are then unbiased on average, and
-what is left is the +- half-pixel edge error that the TEU interval carries.
+Both sensors rest on one fact: a pixel's signal is, to first order, a linear mix of the stack's
+and the ground's (optical reflectance mixes linearly with the covered fraction, and so does radar
+power, sigma0 in linear units).
 
-* Sentinel-2 signal: the spectral distance of a pixel from the yard's bare ground (relative to
-  the ground's brightness). Container yards hold boxes in every colour (see the real Valencia and
-  Genoa scenes: blocks of red/blue/yellow/grey rows that are *darker* than bright concrete there,
-  brighter than asphalt elsewhere), so the distance, not brightness, is the cue. Bare ground is
-  the smoothest part of the yard. Roofs also differ from ground but are uniform: a candidate
-  region whose interior texture is as smooth as ground is dropped. Vegetation (NDVI) and water
-  (NDWI) are excluded.
-* Sentinel-1 signal: VV sigma0, boxcar-averaged against speckle. Stacks are strong dihedral
-  (double-bounce) scatterers, typically 0 to +10 dB against -15 to -25 dB for paving.
+1. **Signal.** Sentinel-2: the spectral distance (4 bands) of a pixel from the yard's bare ground,
+   relative to the ground's brightness. Yards hold boxes of every colour (see the real Valencia
+   and Genoa scenes: rows of red/blue/yellow/grey boxes, *darker* than bright concrete there,
+   brighter than asphalt elsewhere), so distance, not brightness, is the cue. Bare ground is the
+   smoothest part of the yard; shadows (darker, same spectral shape as ground), vegetation (NDVI)
+   and water (NDWI) are excluded. Sentinel-1: VV sigma0 minus the yard's ground level; stacks are
+   strong dihedral (double-bounce) scatterers, 0 to +10 dB against -15 to -25 dB for paving.
+2. **Outline.** Regions start where the signal is clearly above ground (S2: distance > 0.15;
+   S1: boxcar VV > -3 dB); each region's outline is where the signal passes half-way to the
+   region's own level (upper decile): pixels at least half covered. In radar the half-way test
+   uses VV averaged *along* the block, so speckle is tamed without widening a block 1-2 pixels
+   wide. Faint blocks left beside bright ones get a second pass at their own level.
+3. **Clean-up.** Small holes filled; regions under ``min_area_m2`` (vehicles, masts) and those
+   lying only on the zone's edge pixels dropped; an opening at ``min_width_m`` when that is over a
+   pixel (cranes, rails).
+4. **Not observed.** Regions touching cloud, shadow or nodata (anywhere in the tile), and optical
+   regions that are smooth inside *and* have soft edges or ragged outlines (haze and thin cloud
+   the scene classification missed) are called not observed, with a pixel of margin.
+5. **Footprint.** The sum of sub-pixel cover fractions (signal / region level) over the outline
+   and its ring: unbiased for blocks narrower than two pixels, whose outline is 1 or 2 pixels
+   wide depending on where they fall. The outline's perimeter x pixel / 2 bounds its error.
 
-Cranes (thin lines), light masts and vehicles (a pixel or two) are removed by a morphological
-opening at the minimum block width and a minimum region area.
+Known limits (measured in ``bench/containers.py``): the blur of the sensor widens blocks under
+~2 pixels, more in radar (Sentinel-1 GRD resolves ~20 m); dense real terminals with lanes under a
+pixel are partly missed or called doubtful; white boxes and thin cloud look alike spectrally.
 """
 
 from __future__ import annotations
@@ -82,6 +92,10 @@ class StackParams:
         hull area) and fill this much of their oriented bounding rectangle: stacks are laid out
         in rectangular blocks and rows, haze has fractal outlines. Failing regions are called not
         observed. (Thinner regions are pixel staircases when turned, so they are not tested.)
+    s2_haze_max_texture : float
+        Only regions smoother than this inside (median 3x3 heterogeneity: band standard
+        deviations over brightness) can be haze; rougher ones are dense stacks whatever their
+        edges and outline.
     s2_shadow_angle_deg : float
         Pixels darker than ground within this spectral angle of it are shadow, not stacks.
     s2_ground_quantile : float
@@ -117,6 +131,7 @@ class StackParams:
     s2_max_beyond: float = 0.15
     s2_min_solidity: float = 0.8
     s2_min_rectangularity: float = 0.6
+    s2_haze_max_texture: float = 0.25
     s2_shadow_angle_deg: float = 6.0
     s2_ground_quantile: float = 0.30
     ndvi_max: float = 0.35
@@ -228,10 +243,46 @@ def _find(
     else:
         sig = _s1_signal(bands, valid, params)
     mask = _drop_zone_edge(_clean(sig.candidate, valid, pixel_size_m, params), yard)
-    doubtful = np.zeros_like(mask)
-    if sensor == "sentinel-2":
-        doubtful = _unlike_stacks(mask, sig.signal, valid, params)
-    return sig, mask & ~doubtful, doubtful
+    if sensor != "sentinel-2":
+        return sig, mask, np.zeros_like(mask)
+    doubtful = _unlike_stacks(mask, sig, valid, params)
+    mask &= ~doubtful
+    faint = _faint_neighbours(sig, mask, doubtful, valid, pixel_size_m, yard, params)
+    return sig, mask | faint, doubtful
+
+
+def _faint_neighbours(
+    sig: _Signal,
+    accepted: BoolArray,
+    doubtful: BoolArray,
+    valid: BoolArray,
+    pixel_size_m: float,
+    yard: BoolArray,
+    p: StackParams,
+) -> BoolArray:
+    """Faint blocks left beside accepted bright ones, outlined at half their own level.
+
+    A faint block (dark paint on dark paving) touching a bright one shares its seed region and
+    falls under half the bright one's level. Its seed pixels are left over; if they touch an
+    accepted stack and form a plateau of at least twice the floor, they are outlined on their
+    own. (Leftovers around doubtful regions are haze fringes and stay out.)
+    """
+    if sig.seeds is None or not accepted.any():
+        return np.zeros_like(accepted)
+    grow = np.ones((3, 3), bool)
+    left = sig.seeds & ~ndi.binary_dilation(accepted | doubtful, structure=grow)
+    left = _touching(left, ndi.binary_dilation(accepted, structure=np.ones((5, 5), bool)))
+    outline = _local_half_max(
+        sig.signal,
+        left,
+        sig.countable & ~accepted,
+        0.0,
+        p.s2_min_contrast,
+        quantile=0.9,
+        min_level=2.0 * p.s2_min_contrast,
+    )
+    found = _drop_zone_edge(_clean(outline, valid, pixel_size_m, p), yard)
+    return found & ~_unlike_stacks(found, sig, valid, p)
 
 
 @dataclass(frozen=True)
@@ -241,6 +292,8 @@ class _Signal:
     signal: FloatArray
     candidate: BoolArray
     countable: BoolArray
+    texture: FloatArray | None = None
+    seeds: BoolArray | None = None
 
 
 def _cover(signal: FloatArray, mask: BoolArray, countable: BoolArray) -> FloatArray:
@@ -291,7 +344,7 @@ def _s2_signal(bands: Mapping[str, FloatArray], valid: BoolArray, p: StackParams
     allowed = land & ~_shadow_like(cube, ground, p)
     seeds = allowed & (dist > p.s2_min_contrast)
     out = _local_half_max(dist, seeds, allowed, 0.0, p.s2_min_contrast, quantile=0.9)
-    return _Signal(dist, out, allowed)
+    return _Signal(dist, out, allowed, texture, seeds)
 
 
 def _shadow_like(cube: FloatArray, ground: FloatArray, p: StackParams) -> BoolArray:
@@ -376,17 +429,20 @@ def _local_half_max(
     floor: float,
     *,
     quantile: float,
+    min_level: float = -np.inf,
 ) -> BoolArray:
     """Grow each seed region by a pixel and keep what is past half-way from ground to its level.
 
     The level of a region is a high quantile of the signal over its seed pixels. Using each
     region's own level rather than one level for the yard keeps narrow blocks (1-2 pixels wide,
     never fully covering a pixel once blurred) at their true width instead of widening them.
+    Regions whose level is under *min_level* are left out.
     """
     labels, n = ndi.label(seeds, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros_like(seeds)
     levels = _levels(signal, labels, n, quantile)
+    levels[levels < min_level] = np.inf
     reach = ndi.grey_dilation(labels, size=(3, 3)) * allowed
     threshold = np.maximum(floor, (ground + levels[reach]) / 2.0)
     out: BoolArray = (reach > 0) & (signal > threshold)
@@ -471,23 +527,30 @@ def _drop_zone_edge(mask: BoolArray, yard: BoolArray) -> BoolArray:
     return out
 
 
-def _unlike_stacks(
-    mask: BoolArray, dist: FloatArray, valid: BoolArray, p: StackParams
-) -> BoolArray:
-    """Regions with soft edges or ragged outlines: haze and thin cloud, not stacks.
+def _unlike_stacks(mask: BoolArray, sig: _Signal, valid: BoolArray, p: StackParams) -> BoolArray:
+    """Smooth regions with soft edges or ragged outlines: haze and thin cloud, not stacks.
 
     Stacks stand in rectilinear blocks with sharp edges: just outside the half-cover outline a
     pixel is at most half covered, so the ring of pixels touching a block carries well under half
     the block's own signal, and the block's outline is nearly convex. Thin cloud and haze that
-    the scene classification missed fade out over several pixels and have fractal outlines.
+    the scene classification missed fade out over several pixels, have fractal outlines and are
+    smooth inside. Dense real yards also have "soft" edges (the pixels between rows are partly
+    covered) and merge into irregular regions, but they are rough inside (rows, lanes, paint at
+    pixel scale), so only smooth regions are doubted.
     """
+    dist = sig.signal
+    texture = sig.texture if sig.texture is not None else np.zeros(dist.shape)
     labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros_like(mask)
     near = ndi.grey_dilation(labels, size=(3, 3))
     far = ndi.grey_dilation(labels, size=(5, 5))
-    ring = (near > 0) & valid & ~mask
-    ring2 = (far > 0) & (near == 0) & valid
+    # Judge a region's edge only where no other region reaches: in a dense yard the pixels
+    # between two rows of stacks are partly covered by both.
+    shared_near = ndi.grey_erosion(np.where(labels > 0, labels, n + 1), size=(3, 3)) != near
+    shared_far = ndi.grey_erosion(np.where(labels > 0, labels, n + 1), size=(5, 5)) != far
+    ring = (near > 0) & valid & ~mask & ~shared_near
+    ring2 = (far > 0) & (near == 0) & valid & ~shared_far
     levels = _levels(dist, labels, n, 0.9)
     bad = np.zeros(n + 1, bool)
     for region in measure.regionprops(labels):  # type: ignore[no-untyped-call]
@@ -505,6 +568,7 @@ def _unlike_stacks(
                 or _rectangularity(region.coords, region.orientation) < p.s2_min_rectangularity
             )
         )
-        bad[region.label] = soft or ragged
+        smooth = float(np.median(texture[labels == k])) < p.s2_haze_max_texture
+        bad[region.label] = smooth and (soft or ragged)
     out: BoolArray = bad[labels]
     return out

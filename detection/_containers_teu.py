@@ -203,8 +203,11 @@ def estimate_teu(
     a = assumptions
     per_m2 = a.tiers_central * a.packing_central / a.teu_footprint_m2
     central = area_m2 * per_m2
-    if area_m2 <= 0.0:
-        low, high = 0.0, area_high * a.tiers_high * a.packing_high / a.teu_footprint_m2
+    # The product of the extremes bounds any combination (and keeps tiny areas finite).
+    worst_low = area_low * a.tiers_low * a.packing_low / a.teu_footprint_m2
+    worst_high = area_high * a.tiers_high * a.packing_high / a.teu_footprint_m2
+    if central <= 0.0:
+        low, high = 0.0, worst_high
     else:
         lows = (
             area_low / area_m2,
@@ -216,7 +219,8 @@ def estimate_teu(
             a.tiers_high / a.tiers_central,
             a.packing_high / a.packing_central,
         )
-        low, high = central * _combine(lows, a.combine), central * _combine(highs, a.combine)
+        low = max(central * _combine(lows, a.combine), worst_low)
+        high = min(central * _combine(highs, a.combine), worst_high)
     return TeuEstimate(low, central, high, area_m2, area_low, area_high, a.describe(), a)
 
 
@@ -253,10 +257,12 @@ def _combine(ratios: tuple[float, ...], how: str) -> float:
     if any(r <= 0.0 for r in ratios):
         return 0.0
     logs = [math.log(r) for r in ratios]
-    if how == "worst_case":
-        return math.exp(sum(logs))
-    sign = 1.0 if sum(logs) >= 0 else -1.0
-    return math.exp(sign * math.sqrt(sum(v * v for v in logs)))
+    total = (
+        sum(logs)
+        if how == "worst_case"
+        else math.copysign(math.sqrt(sum(v * v for v in logs)), sum(logs))
+    )
+    return math.exp(min(total, 700.0))
 
 
 def _check_nonneg(**values: float) -> None:
