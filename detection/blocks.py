@@ -28,7 +28,13 @@ from detection.errors import InputArrayError
 from detection.intensity import Scale, detect_scale, to_intensity
 from detection.land import land_block_cells
 from detection.params import DEFAULT_SAR, SarParams
-from detection.sar import SarCandidate, detect_sar_candidates, finalize_sar, halo_px
+from detection.sar import (
+    SarCandidate,
+    background_factor,
+    detect_sar_candidates,
+    finalize_sar,
+    halo_px,
+)
 from detection.types import Vessel
 
 __all__ = ["ArraySource", "block_windows", "detect_sar_vessels_in_blocks"]
@@ -137,9 +143,10 @@ def _shape2(image: ArraySource) -> tuple[int, int]:
 
 
 def _alignment(pixel_size_m: float, params: SarParams) -> int:
-    """Pixels to which block origins are aligned: one land block of cells."""
+    """Pixels to which block origins are aligned: whole land blocks and background cells."""
     c = cell_size_px(params.cell_m, pixel_size_m)
-    return c * land_block_cells(c * pixel_size_m, params)
+    k = background_factor(c, pixel_size_m, params)
+    return c * math.lcm(k, land_block_cells(c * pixel_size_m, params))
 
 
 def _global_scale(image: ArraySource, valid: ArraySource | None, block_px: int) -> Scale:

@@ -97,25 +97,21 @@ def to_intensity(
         raise InputArrayError(f"scale must be one of {', '.join(_SCALES)}. Got {scale!r}.")
     if scale == "auto":
         scale = detect_scale(image, valid)
+    # One pass per step, no extra copies: these run over whole Sentinel-1 scenes.
     if scale == "amplitude":
-        a = np.asarray(image, dtype=np.float32)
-        x = np.square(a)
+        x = np.multiply(image, image, dtype=np.float32)
     elif scale == "db":
-        x = np.asarray(image, dtype=np.float32) * np.float32(math.log(10.0) / 10.0)
+        x = np.multiply(image, np.float32(math.log(10.0) / 10.0), dtype=np.float32)
         np.exp(x, out=x)
     else:
-        x = np.array(image, dtype=np.float32, copy=True)
-    finite_ok: NDArray[np.bool_] | None = None
-    if x.dtype.kind == "f" and image.dtype.kind == "f":
+        x = np.maximum(image, np.float32(0.0), dtype=np.float32)  # NaN stays NaN
+    ok = None if valid is None else np.asarray(valid, dtype=bool)
+    if image.dtype.kind == "f" and not np.isfinite(x.sum(dtype=np.float64)):
         finite = np.isfinite(x)
-        if not finite.all():
-            finite_ok = finite
-    ok = valid if finite_ok is None else (finite_ok if valid is None else finite_ok & valid)
+        ok = finite if ok is None else ok & finite
     if ok is not None:
-        ok = np.asarray(ok, dtype=bool)
         if ok.all():
             ok = None
         else:
             x[~ok] = 0.0
-    np.maximum(x, np.float32(0.0), out=x)
     return x, ok, scale

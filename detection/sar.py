@@ -29,12 +29,14 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from detection.cfar import (
+    BackgroundModel,
     CellStats,
     RingFit,
     cell_size_px,
     cell_stats,
-    fit_ring,
+    coarsen,
     gamma_log10_sf,
+    refine,
     threshold_factor,
     window_radius_cells,
 )
@@ -202,6 +204,8 @@ def detect_sar_candidates(
     ``x[0, 0]`` in the whole image; candidates are in whole-image coordinates.
     """
     c = cell_size_px(params.cell_m, pixel_size_m)
+    if water is not None and reference is None:
+        water = _shrink(water, params.shore_margin_m / pixel_size_m)
     background = valid if water is None else (water if valid is None else valid & water)
     domain = _domain(background, water, reference, valid, pixel_size_m, params)
     stats = cell_stats(x, background, domain, c)
@@ -236,9 +240,22 @@ def _domain(
         return background
     # With a reference, a ship touching the quay may overlap the (approximate) land mask: search
     # a ship's beam into it; the reference removes the quay itself.
-    reach = max(1, int(round(60.0 / pixel_size_m)))
+    reach = max(1, int(round(params.reference_reach_m / pixel_size_m)))
     grown: Bool = ndimage.binary_dilation(water, iterations=reach)
     return grown if valid is None else grown & valid
+
+
+def _shrink(water: Bool, margin_px: float) -> Bool:
+    """Water without its outer *margin_px* pixels (the bright edges of quays the mask misses)."""
+    n = int(round(margin_px))
+    if margin_px > 0:
+        n = max(n, 1)
+    if n == 0:
+        return water
+    # Outside the image is not land: pad with water so the image edge is not eroded.
+    padded = np.pad(water, n, mode="edge")
+    out: Bool = ndimage.binary_erosion(padded, iterations=n)[n:-n, n:-n]
+    return out
 
 
 def _drop_cells(stats: CellStats, cells: Bool, *, keep_peak: bool) -> CellStats:
@@ -247,42 +264,61 @@ def _drop_cells(stats: CellStats, cells: Bool, *, keep_peak: bool) -> CellStats:
     return CellStats(stats.count * keep, stats.total * keep, stats.total_sq * keep, peak)
 
 
+def background_factor(c: int, pixel_size_m: float, params: SarParams) -> int:
+    """Cells per side of a background-statistics cell (``background_cell_m``), at least 1."""
+    return max(1, int(round(params.background_cell_m / (c * pixel_size_m))))
+
+
 def _thresholds(
     stats: CellStats, c: int, pixel_size_m: float, params: SarParams
 ) -> tuple[F64, F64, RingFit]:
-    """Seed and growth thresholds per cell, after leaving bright cells out of the background."""
-    rg = window_radius_cells(params.guard_m, c, pixel_size_m)
-    rb = max(rg + 1, window_radius_cells(params.background_m, c, pixel_size_m))
-    kw = dict(
-        r_guard=rg,
-        r_background=rb,
-        min_count=float(params.min_background_px),
-        min_looks=params.min_looks,
-        max_looks=params.max_looks,
-    )
-    fit = fit_ring(stats, exclude=None, **kw)  # type: ignore[arg-type]
-    hi = _level(fit, params.pfa_exponent, params)
-    # Bright targets inflate the ring variance far more than its mean: flag them against the
-    # mean with the sensor's own speckle looks, not against the (inflated) fitted variance.
+    """Seed and growth thresholds per cell, after leaving bright cells out of the background.
+
+    Bright cells are found and left out at the resolution of the cells; the ring statistics
+    are computed on coarser background cells (``background_cell_m``) and spread back.
+    """
+    k = background_factor(c, pixel_size_m, params)
+    rg = window_radius_cells(params.guard_m, c * k, pixel_size_m)
+    rb = max(rg + 1, window_radius_cells(params.background_m, c * k, pixel_size_m))
+    looks = {"min_looks": params.min_looks, "max_looks": params.max_looks}
+    shape = (stats.count.shape[0], stats.count.shape[1])
+    coarse = coarsen(stats, k)
+    first = BackgroundModel(coarse, rb)
+    # Pass 1 flags bright cells against the mean of the whole background window with the
+    # sensor's own speckle looks: bright targets inflate the variance far more than the mean.
+    rough = _refine_fit(first.window(rb, **looks), k, shape)
     f_flag = threshold_factor(
         np.array([params.sensor_looks]), pfa_exponent=params.pfa_exponent, model="gamma"
     )[0]
-    bright = stats.peak > np.where(np.isfinite(fit.mean), fit.mean * f_flag, np.inf)
+    bright = stats.peak > np.where(np.isfinite(rough.mean), rough.mean * f_flag, np.inf)
     if bright.any():
-        # Second pass without the bright cells (and their neighbours, which hold the blur of
-        # the target); where too little background remains (small chips, a ship filling the
-        # window) the first-pass estimate stands: contaminated, hence conservative.
+        # Pass 2 without the bright cells and their neighbours (the blur of the target); where
+        # too little background remains (a small chip, a ship filling the window) the rough,
+        # contaminated hence conservative, estimate stands.
         exclude = ndimage.binary_dilation(bright, structure=np.ones((3, 3), bool))
-        clean = fit_ring(stats, exclude=exclude, **kw)  # type: ignore[arg-type]
-        enough = clean.count >= params.min_clean_background_px
-        fit = RingFit(
-            np.where(enough, clean.mean, fit.mean),
-            np.where(enough, clean.looks, fit.looks),
-            np.where(enough, clean.count, fit.count),
-        )
-        hi = _level(fit, params.pfa_exponent, params)
-    lo = _level(fit, params.grow_pfa_exponent, params)
-    return hi, lo, fit
+        model = BackgroundModel(coarsen(stats, k, exclude), rb)
+    else:
+        model = first
+    clean = _refine_fit(
+        model.ring(rg, rb, min_count=float(params.min_background_px), **looks), k, shape
+    )
+    enough = clean.count >= params.min_clean_background_px
+    fit = RingFit(
+        np.where(enough, clean.mean, rough.mean),
+        np.where(enough, clean.looks, rough.looks),
+        np.where(enough, clean.count, rough.count),
+    )
+    return (
+        _level(fit, params.pfa_exponent, params),
+        _level(fit, params.grow_pfa_exponent, params),
+        fit,
+    )
+
+
+def _refine_fit(fit: RingFit, k: int, shape: tuple[int, int]) -> RingFit:
+    return RingFit(
+        refine(fit.mean, k, shape), refine(fit.looks, k, shape), refine(fit.count, k, shape)
+    )
 
 
 def _level(fit: RingFit, pfa_exponent: float, params: SarParams) -> F64:
@@ -396,9 +432,10 @@ def _above_reference(xw: F32, ref_w: F32, params: SarParams) -> tuple[Bool, Bool
     with ``reference_looks`` (1: the heavy exponential tail of single-look speckle).
     """
     ref0 = np.nan_to_num(ref_w.astype(np.float64))
-    # The 3x3 mean steadies the level of a median of few scenes; the 3x3 max of that keeps a
-    # structure's edge pixel from being compared with the water next to it.
-    ref = ndimage.maximum_filter(ndimage.uniform_filter(ref0, size=3, mode="nearest"), size=3)
+    # The 3x3 mean steadies the level of a median of few scenes; the max with the pixel's own
+    # value keeps a structure's edge pixel from being compared with the water next to it, while
+    # a hull lying one pixel from the quay is still compared with the water it floats on.
+    ref = np.maximum(ref0, ndimage.uniform_filter(ref0, size=3, mode="nearest"))
     looks = np.array([params.reference_looks])
     f_hi = threshold_factor(looks, pfa_exponent=params.pfa_exponent, model="gamma")[0]
     f_lo = threshold_factor(looks, pfa_exponent=params.grow_pfa_exponent, model="gamma")[0]
@@ -621,10 +658,11 @@ def _scene_arm(cands: Sequence[SarCandidate]) -> float:
 def halo_px(pixel_size_m: float, params: SarParams = DEFAULT_SAR) -> int:
     """Pixels of context each side of a block for candidates identical to a one-pass run."""
     c = cell_size_px(params.cell_m, pixel_size_m)
-    rb = window_radius_cells(params.background_m, c, pixel_size_m)
+    k = background_factor(c, pixel_size_m, params)
+    rb = window_radius_cells(params.background_m, c * k, pixel_size_m)
     # Two CFAR passes (bright-cell exclusion reaches one background radius + 1 cell further),
     # the land estimate's windows, and the longest object.
-    cells = 2 * rb + 2
+    cells = (2 * rb + 2) * k
     land_m = params.sea_window_m + params.land_window_m if params.land_mask else 0.0
     extent_m = params.max_length_m + params.sidelobe_reach_m
     return int(cells * c + math.ceil((land_m + extent_m) / pixel_size_m)) + c
