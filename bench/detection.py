@@ -613,13 +613,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Measured {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
-    if "dev" in only and (args.data / "manifest.json").exists():
+    if only & {"dev", "devsar"} and (args.data / "manifest.json").exists():
         scores = dev_sar(args.data, sar_p)
         _print_scores("SAR, real data (DEV split)", scores)
         rows = dev_la(args.data, sar_p)
         if rows:
             print("\n| scene | detector | result | time |\n|---|---|---|---|")
             print("\n".join(rows))
+    if only & {"dev", "devopt"} and (args.data / "manifest.json").exists():
         _print_scores(
             "Optical, real data (DEV split, sen2ships)", _with_total(dev_optical(args.data, opt_p))
         )

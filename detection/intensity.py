@@ -106,7 +106,7 @@ def to_intensity(
     else:
         x = np.maximum(image, np.float32(0.0), dtype=np.float32)  # NaN stays NaN
     ok = None if valid is None else np.asarray(valid, dtype=bool)
-    if image.dtype.kind == "f" and not np.isfinite(x.sum(dtype=np.float64)):
+    if image.dtype.kind == "f" and not np.isfinite(x.sum()):  # any NaN/inf makes the sum so
         finite = np.isfinite(x)
         ok = finite if ok is None else ok & finite
     if ok is not None:

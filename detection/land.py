@@ -123,18 +123,25 @@ def _refine(
     near = ndimage.binary_dilation(land_blocks, structure=np.ones((3, 3), bool))
     near_c = np.kron(near, np.ones((b, b), dtype=bool))[:m, :n]
     level_c = np.kron(level, np.ones((b, b)))[:m, :n]
-    filled = np.where(np.isfinite(cell_mean), cell_mean, 0.0)
-    w = ndimage.uniform_filter(np.isfinite(cell_mean).astype(np.float64), 3, mode="constant")
+    # Only the bounding box of the land's neighbourhood (plus a margin of two cells) is
+    # worked on: open sea is skipped, and no hole or dilation reaches past the margin.
+    rows, cols = np.nonzero(near_c.any(axis=1))[0], np.nonzero(near_c.any(axis=0))[0]
+    r0, r1 = max(rows[0] - 2, 0), min(rows[-1] + 3, m)
+    c0, c1 = max(cols[0] - 2, 0), min(cols[-1] + 3, n)
+    box = (slice(r0, r1), slice(c0, c1))
+    sub = cell_mean[box]
+    filled = np.where(np.isfinite(sub), sub, 0.0)
+    w = ndimage.uniform_filter(np.isfinite(sub).astype(np.float64), 3, mode="constant")
     with np.errstate(invalid="ignore", divide="ignore"):
         smooth = ndimage.uniform_filter(filled, 3, mode="constant") / w
-        land = near_c & (smooth > level_c * factor)
+        land = near_c[box] & (smooth > level_c[box] * factor)
     # Dark speckle and roads inside land are not water; real basins are larger.
     holes = ndimage.binary_fill_holes(land) & ~land
     small = _small_components(holes, 2.0 * block_area / (cell_m * cell_m))
+    out = np.zeros((m, n), dtype=bool)
     # The coast's bright edge straddles the boundary cells: one cell of margin.
-    return np.asarray(
-        ndimage.binary_dilation(land | small, structure=np.ones((3, 3), bool)), dtype=bool
-    )
+    out[box] = ndimage.binary_dilation(land | small, structure=np.ones((3, 3), bool))
+    return out
 
 
 def _small_components(mask: Bool, max_cells: float) -> Bool:

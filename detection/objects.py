@@ -111,8 +111,8 @@ def label_merged(mask: NDArray[np.bool_], gap_px: float) -> tuple[NDArray[np.int
     one ship closer than a gap of a few tens of metres are one object.
     """
     r = int(gap_px // 2)
-    if r < 1:
-        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if r < 1 or n <= 1:
         return labels.astype(np.int32), int(n)
     disk = disk_footprint(r)
     joined = ndimage.binary_dilation(mask, structure=disk)

@@ -286,11 +286,12 @@ def _thresholds(
     first = BackgroundModel(coarse, rb)
     # Pass 1 flags bright cells against the mean of the whole background window with the
     # sensor's own speckle looks: bright targets inflate the variance far more than the mean.
-    rough = _refine_fit(first.window(rb, **looks), k, shape)
+    rough = first.window(rb, **looks)
     f_flag = threshold_factor(
         np.array([params.sensor_looks]), pfa_exponent=params.pfa_exponent, model="gamma"
     )[0]
-    bright = stats.peak > np.where(np.isfinite(rough.mean), rough.mean * f_flag, np.inf)
+    flag = refine(np.where(np.isfinite(rough.mean), rough.mean * f_flag, np.inf), k, shape)
+    bright = stats.peak > flag
     if bright.any():
         # Pass 2 without the bright cells and their neighbours (the blur of the target); where
         # too little background remains (a small chip, a ship filling the window) the rough,
@@ -299,20 +300,16 @@ def _thresholds(
         model = BackgroundModel(coarsen(stats, k, exclude), rb)
     else:
         model = first
-    clean = _refine_fit(
-        model.ring(rg, rb, min_count=float(params.min_background_px), **looks), k, shape
-    )
+    clean = model.ring(rg, rb, min_count=float(params.min_background_px), **looks)
     enough = clean.count >= params.min_clean_background_px
     fit = RingFit(
         np.where(enough, clean.mean, rough.mean),
         np.where(enough, clean.looks, rough.looks),
         np.where(enough, clean.count, rough.count),
     )
-    return (
-        _level(fit, params.pfa_exponent, params),
-        _level(fit, params.grow_pfa_exponent, params),
-        fit,
-    )
+    hi = refine(_level(fit, params.pfa_exponent, params), k, shape)
+    lo = refine(_level(fit, params.grow_pfa_exponent, params), k, shape)
+    return hi, lo, _refine_fit(fit, k, shape)
 
 
 def _refine_fit(fit: RingFit, k: int, shape: tuple[int, int]) -> RingFit:
