@@ -614,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
     if only & {"dev", "devsar"} and (args.data / "manifest.json").exists():
-        scores = dev_sar(args.data, sar_p)
+        scores = _with_total(dev_sar(args.data, sar_p), "SAR all labelled chips")
         _print_scores("SAR, real data (DEV split)", scores)
         rows = dev_la(args.data, sar_p)
         if rows:
@@ -622,7 +622,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("\n".join(rows))
     if only & {"dev", "devopt"} and (args.data / "manifest.json").exists():
         _print_scores(
-            "Optical, real data (DEV split, sen2ships)", _with_total(dev_optical(args.data, opt_p))
+            "Optical, real data (DEV split, sen2ships)",
+            _with_total(dev_optical(args.data, opt_p), "S2 all four ports"),
         )
     if "sim" in only and (args.archive / "truth" / "vessels.csv").exists():
         _print_scores("SIMULATED archive (sample_tiles)", simulated(args.archive, sar_p, opt_p))
@@ -653,12 +654,12 @@ def _override(params: Any, spec: str) -> Any:
     return replace(params, **kw)
 
 
-def _with_total(scores: dict[str, dict[str, Score]]) -> dict[str, dict[str, Score]]:
+def _with_total(scores: dict[str, dict[str, Score]], label: str) -> dict[str, dict[str, Score]]:
     total: dict[str, Score] = {}
     for per in scores.values():
         for name, s in per.items():
             total.setdefault(name, Score()).add(s)
-    scores["S2 all four ports"] = total
+    scores[label] = total
     return scores
 
 

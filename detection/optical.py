@@ -54,8 +54,6 @@ OPTICAL_BANDS = ("blue", "green", "red", "nir", "swir16")
 _REQUIRED = ("green", "nir")
 # Bands whose brightening over water marks a hull: water absorbs NIR and SWIR almost fully.
 _CONTRAST_BANDS = ("nir", "swir16")
-# Sentinel-2 10 m bands: MTF at Nyquist ~0.2-0.3, i.e. a PSF standard deviation of ~5 m.
-_S2_BLUR_M = 5.0
 
 
 def to_reflectance(band: NDArray[np.generic]) -> F32:
@@ -107,7 +105,7 @@ def water_from_ndwi(
     if valid is not None:
         water &= valid
     # Dark roofs and shadows on land make water-like specks; real water bodies are larger.
-    min_px = max(4.0, 2500.0 / (pixel_size_m * pixel_size_m))
+    min_px = max(4.0, params.min_water_area_m2 / (pixel_size_m * pixel_size_m))
     labels, n = ndimage.label(water)
     if n:
         sizes = np.bincount(labels.ravel())
@@ -371,7 +369,7 @@ def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
             continue  # a change on the quay (traffic, containers) is not a ship
         rr, cc = np.nonzero(sub)
         shape = measure_shape(
-            rr + sl[0].start, cc + sl[1].start, pixel_size_m=px, blur_px=_S2_BLUR_M / px
+            rr + sl[0].start, cc + sl[1].start, pixel_size_m=px, blur_px=p.blur_m / px
         )
         if not (
             p.min_length_m <= shape.length_m <= p.max_length_m and shape.width_m <= p.max_width_m

@@ -115,6 +115,17 @@ class SarParams:
     sidelobe_arm_width_px : float, default 1.5
         Half width of an arm, in pixels (sidelobes follow the image lines in radar geometry; a
         projected product is handled by measuring the arm angle on the brightest targets).
+    arm_measure_db : float, default 20.0
+        Objects whose peak stands more than ``arm_measure_db + sidelobe_db`` above the clutter
+        have their arm angle measured and their faint arm pixels trimmed (fainter objects have
+        no visible sidelobes).
+    arm_visible_db : float, default 3.0
+        The cross is taken as seen when its weakest arm averages this much above the clutter
+        (dB); otherwise the object has no arm angle and the scene's median angle (or 0, radar
+        geometry) is used.
+    arm_tolerance_deg : float, default 1.0
+        Uncertainty of a measured arm angle: the arm's half width grows by this angle with
+        distance, for sidelobes and ghosts.
     ghost_db : float, default 20.0
         Azimuth ambiguities ("ghosts") are at least this much fainter than their ship.
     ghost_offset_m : tuple of float, default (3000.0, 7000.0)
@@ -168,6 +179,9 @@ class SarParams:
     sidelobe_db: float = 16.0
     sidelobe_reach_m: float = 1500.0
     sidelobe_arm_width_px: float = 1.5
+    arm_measure_db: float = 20.0
+    arm_visible_db: float = 3.0
+    arm_tolerance_deg: float = 1.0
     ghost_db: float = 20.0
     ghost_offset_m: tuple[float, float] = (3000.0, 7000.0)
     reference_looks: float = 1.0
@@ -252,6 +266,9 @@ class OpticalParams:
     ndwi_water : float, default 0.0
         A pixel is water when NDWI = (green - nir) / (green + nir) exceeds this (McFeeters 1996:
         water > 0).
+    min_water_area_m2 : float, default 2500.0
+        Water-like specks smaller than this (and than 4 pixels) are dark roofs or shadows on
+        land, not water.
     max_hole_m2 : float, default 60000.0
         Non-water holes in the water smaller than this are objects in the water (vessels), not
         land: the largest ships cover ~400 m x 60 m = 24000 m^2; doubled for moored groups.
@@ -295,6 +312,9 @@ class OpticalParams:
     valid_fraction_min : float, default 0.5
         An object is reported only when at least this fraction of its outline ring is observed
         (not cloud, shadow or nodata): objects cut by clouds are unreliable.
+    blur_m : float, default 5.0
+        Standard deviation of the Sentinel-2 10 m point spread function (MTF ~0.25 at
+        Nyquist), removed from the measured length and width.
     moored_search : bool, default True
         Without a reference, also look for hulls sticking out of the shore (moored bow- or
         stern-to, at pontoons) as narrow strips of the land (flag ``moored_shape``). On the
@@ -311,6 +331,7 @@ class OpticalParams:
     """
 
     ndwi_water: float = 0.0
+    min_water_area_m2: float = 2500.0
     max_hole_m2: float = 60000.0
     shore_reach_m: float = 70.0
     background_m: float = 600.0
@@ -328,6 +349,7 @@ class OpticalParams:
     change_fraction: float = 0.5
     min_water_fraction: float = 0.25
     valid_fraction_min: float = 0.5
+    blur_m: float = 5.0
     moored_search: bool = True
     max_moored_beam_m: float = 60.0
     min_sea_contact: float = 0.4

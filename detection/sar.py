@@ -63,8 +63,6 @@ Bool = NDArray[np.bool_]
 
 # Larger images go block by block (detection.blocks): same result, bounded memory.
 _ONE_PASS_MAX_PX = 6144 * 6144
-# Objects at least this much brighter than their clutter (dB) get their sidelobe arms measured.
-_ARM_MEASURE_DB = 20.0
 
 
 @dataclass(frozen=True)
@@ -463,10 +461,11 @@ def _candidate(
     if rr.size < params.min_area_px and score < params.single_pixel_pfa_exponent:
         return None
     arm = None
-    if 10.0 * math.log10(max(peak / mu, 1e-30)) >= _ARM_MEASURE_DB + params.sidelobe_db:
+    if 10.0 * math.log10(max(peak / mu, 1e-30)) >= params.arm_measure_db + params.sidelobe_db:
         arm = _arm_angle(xw, pr, pc, mu, pixel_size_m, params)
-        keep = _trim_arms(rr, cc, vals, pr, pc, peak, arm, params)
-        rr, cc, vals = rr[keep], cc[keep], vals[keep]
+        if arm is not None:
+            keep = _trim_arms(rr, cc, vals, pr, pc, peak, arm, params)
+            rr, cc, vals = rr[keep], cc[keep], vals[keep]
     shape = _measure(rr + origin[0], cc + origin[1], vals, peak, mu, pixel_size_m, params)
     return SarCandidate(
         shape=shape,
@@ -500,7 +499,7 @@ def _measure(
 
 def _arm_angle(
     xw: F32, pr: int, pc: int, mu: float, pixel_size_m: float, params: SarParams
-) -> float:
+) -> float | None:
     """Angle (degrees, [0, 90)) of the cross of sidelobes through a bright peak.
 
     In radar geometry the arms follow the image lines (0); projected products rotate them by
@@ -509,7 +508,7 @@ def _arm_angle(
     """
     reach = int(min(params.sidelobe_reach_m / pixel_size_m, 40))
     if reach < 4:
-        return 0.0
+        return None
     d = np.arange(3, reach + 1, dtype=np.float64)
     best, best_deg = -np.inf, 0.0
     logx = None
@@ -532,6 +531,9 @@ def _arm_angle(
         worst = min(ray_means)
         if worst > best:
             best, best_deg = worst, float(deg)
+    # No cross stands out of the clutter: no arm angle (the scene's is used instead).
+    if best < math.log(10.0 ** (params.arm_visible_db / 10.0)):
+        return None
     return best_deg
 
 
@@ -615,6 +617,7 @@ def _suppress(
     scene_arm = _scene_arm(order)
     reach = params.sidelobe_reach_m / pixel_size_m
     g0, g1 = (g / pixel_size_m for g in params.ghost_offset_m)
+    slack = math.tan(math.radians(params.arm_tolerance_deg))
     dropped = np.zeros(len(order), dtype=bool)
     for i, bright in enumerate(order):
         if dropped[i]:
@@ -623,10 +626,12 @@ def _suppress(
         dr, dc = rows[i + 1 :] - rows[i], cols[i + 1 :] - cols[i]
         dist = np.hypot(dr, dc)
         ratio_db = 10.0 * np.log10(pk[i] / np.maximum(pk[i + 1 :], 1e-30))
-        on_arm = _arm_distance(dr, dc, arm) <= params.sidelobe_arm_width_px + 1.0
+        # The arm angle is known to about arm_tolerance_deg: the tolerance grows with distance.
+        tol = params.sidelobe_arm_width_px + 1.0 + dist * slack
+        on_arm = _arm_distance(dr, dc, arm) <= tol
         lobe = on_arm & (dist <= reach) & (ratio_db >= params.sidelobe_db)
         ghost = (
-            _on_azimuth(dr, dc, arm, params.sidelobe_arm_width_px + 2.0)
+            _on_azimuth(dr, dc, scene_arm, tol + 1.0)
             & (dist >= g0)
             & (dist <= g1)
             & (ratio_db >= params.ghost_db)
@@ -635,7 +640,7 @@ def _suppress(
     return [c for c, d in zip(order, dropped, strict=True) if not d]
 
 
-def _on_azimuth(dr: F64, dc: F64, arm_deg: float, tol_px: float) -> Bool:
+def _on_azimuth(dr: F64, dc: F64, arm_deg: float, tol_px: F64) -> Bool:
     """Offsets lying along the azimuth arm (the arm nearer the image's row axis)."""
     t = math.radians(arm_deg if arm_deg < 45.0 else arm_deg - 90.0)
     out: Bool = np.abs(-dr * math.sin(t) - dc * math.cos(t)) <= tol_px

@@ -232,3 +232,23 @@ def test_box_sum_and_cell_reduce_match_brute_force() -> None:
 
 def test_halo_covers_the_background_window() -> None:
     assert halo_px(10.0) * 10.0 > SarParams().background_m + SarParams().max_length_m
+
+
+def test_azimuth_ghost_of_a_bright_ship_is_dropped() -> None:
+    # Sentinel-1 IW azimuth ambiguities sit ~5 km along azimuth (rows in radar geometry), more
+    # than 20 dB below the ship: 500 px at 10 m.
+    shape = (700, 120)
+    img = det_sea(shape, seed=6)
+    ship = det_hull(shape, row=80, col=60, length_px=12, width_px=3, heading_deg=90)
+    ghost = det_hull(shape, row=580, col=60, length_px=12, width_px=3, heading_deg=90)
+    img[ship] += 0.01 * 10**5.0
+    img[ghost] += 0.01 * 10**2.6  # 24 dB fainter, still far above the sea
+    found = detect_sar_vessels(img, pixel_size_m=PX)
+    assert [(round(v.row), round(v.col)) for v in found] == [(80, 60)]
+    # Off the azimuth line it is a ship, not a ghost.
+    img2 = det_sea(shape, seed=6)
+    img2[ship] += 0.01 * 10**5.0
+    img2[det_hull(shape, row=580, col=20, length_px=12, width_px=3, heading_deg=90)] += (
+        0.01 * 10**2.6
+    )
+    assert len(detect_sar_vessels(img2, pixel_size_m=PX)) == 2
