@@ -259,6 +259,58 @@ def _snap_sar(image: np.ndarray, px: float, valid: np.ndarray) -> list[Vessel]:
     return detect_snap_cfar(image, pixel_size_m=px, valid_mask=None if valid.all() else valid)
 
 
+def clutter_calibration(data: Path) -> list[str]:
+    """Pixels of the empty LS-SSDD sea chips above the seed threshold, per clutter model and PFA.
+
+    A well-fit model puts ``N * 10**-e`` pixels above the 10^-e threshold.
+    """
+    from dataclasses import replace
+
+    from detection.sar import _level, _thresholds  # the detector's own background model
+
+    manifest = json.loads((data / "manifest.json").read_text())
+    chips = [
+        it
+        for it in manifest["items"]
+        if it["dataset"] == "ls_ssdd"
+        and not it["boxes"]
+        and it["id"].endswith(("_2", "_3", "_4", "_5", "_6", "_7"))
+    ]
+    exps = (4.0, 5.0, 6.0, 6.5, 8.0)
+    counts = {m: dict.fromkeys(exps, 0) for m in ("gaussian (SNAP)", "gamma", "k")}
+    total = 0
+    for it in chips:
+        image, _ = _read(data / it["image"])
+        x, _, _ = to_intensity(image)
+        px = float(it["pixel_size_m"])
+        total += x.size
+        for model in counts:
+            p = replace(SarParams(), clutter_model="k" if model == "k" else "gamma")
+            c = cell_size_px(p.cell_m, px)
+            # The detector's own background (bright cells left out at its default PFA); only
+            # the final test level varies.
+            _, _, fit = _thresholds(cell_stats(x, None, None, c), c, px, p)
+            for e in exps:
+                if model.startswith("gaussian"):
+                    from scipy import special
+
+                    t = float(special.ndtri(1.0 - 10.0**-e))
+                    hi = fit.mean * (1.0 + t / np.sqrt(fit.looks))  # mean + t * std
+                else:
+                    hi = _level(fit, e, p)
+                full = np.repeat(np.repeat(hi, c, 0), c, 1)[: x.shape[0], : x.shape[1]]
+                counts[model][e] += int((x > full).sum())
+    rows = [
+        f"| expected (N x PFA, N = {total / 1e6:.1f} Mpx) | "
+        + " | ".join(f"{total * 10**-e:.1f}" for e in exps)
+        + " |"
+    ]
+    for model, per in counts.items():
+        rows.append(f"| {model} | " + " | ".join(str(per[e]) for e in exps) + " |")
+    head = "| model | " + " | ".join(f"10^-{e:g}" for e in exps) + " |\n|---|" + "---|" * len(exps)
+    return [head, *rows]
+
+
 def dev_la(data: Path, params: SarParams) -> list[str]:
     path = data / "s1_scenes" / "port_la_longbeach_S1_VV_dB_2021-01-05.tif"
     if not path.exists():
@@ -616,6 +668,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if only & {"dev", "devsar"} and (args.data / "manifest.json").exists():
         scores = _with_total(dev_sar(args.data, sar_p), "SAR all labelled chips")
         _print_scores("SAR, real data (DEV split)", scores)
+        print("\nClutter model fit: pixels of 6 empty LS-SSDD sea chips above the threshold\n")
+        print("\n".join(clutter_calibration(args.data)))
         rows = dev_la(args.data, sar_p)
         if rows:
             print("\n| scene | detector | result | time |\n|---|---|---|---|")
