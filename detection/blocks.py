@@ -194,6 +194,7 @@ def _block_candidates(
         reference=ref,
         params=params,
         origin=(window[0].start, window[1].start),
+        zero_is_nodata=np.dtype(image.dtype).kind == "f",
     )
     return [c for c in found if _in_core(c, core)]
 

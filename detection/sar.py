@@ -150,7 +150,13 @@ def detect_sar_vessels(
     ref = None if reference is None else to_intensity(np.asarray(reference), scale=used)[0]
     water = None if water_mask is None else np.asarray(water_mask, dtype=bool)
     cands = detect_sar_candidates(
-        x, pixel_size_m=pixel_size_m, valid=valid, water=water, reference=ref, params=params
+        x,
+        pixel_size_m=pixel_size_m,
+        valid=valid,
+        water=water,
+        reference=ref,
+        params=params,
+        zero_is_nodata=np.asarray(image).dtype.kind == "f",
     )
     return finalize_sar(cands, pixel_size_m=pixel_size_m, params=params)
 
@@ -194,12 +200,15 @@ def detect_sar_candidates(
     reference: F32 | None = None,
     params: SarParams = DEFAULT_SAR,
     origin: tuple[int, int] = (0, 0),
+    zero_is_nodata: bool = False,
 ) -> list[SarCandidate]:
     """CFAR candidates of a linear-intensity image (no cross-object suppression yet).
 
     The building block of :func:`detect_sar_vessels` and of the block-wise driver: every
     candidate depends only on pixels within :func:`halo_px` of it. *origin* is the position of
-    ``x[0, 0]`` in the whole image; candidates are in whole-image coordinates.
+    ``x[0, 0]`` in the whole image; candidates are in whole-image coordinates. With
+    *zero_is_nodata*, cells whose pixels are all exactly 0 are no data (the zero fill around a
+    calibrated float scene's swath); 8-bit chips keep their zeros (clipped dark sea).
     """
     c = cell_size_px(params.cell_m, pixel_size_m)
     if water is not None and reference is None:
@@ -207,6 +216,8 @@ def detect_sar_candidates(
     background = valid if water is None else (water if valid is None else valid & water)
     domain = _domain(background, water, reference, valid, pixel_size_m, params)
     stats = cell_stats(x, background, domain, c)
+    if zero_is_nodata:
+        stats = _zero_cells_as_nodata(stats)
     land = None
     if water is None and params.land_mask:
         land = estimate_land_cells(
@@ -254,6 +265,14 @@ def _shrink(water: Bool, margin_px: float) -> Bool:
     padded = np.pad(water, n, mode="edge")
     out: Bool = ndimage.binary_erosion(padded, iterations=n)[n:-n, n:-n]
     return out
+
+
+def _zero_cells_as_nodata(stats: CellStats) -> CellStats:
+    """Cells whose valid pixels are all exactly 0 hold no clutter level: no data."""
+    empty = (stats.total <= 0) & (stats.count > 0)
+    if not empty.any():
+        return stats
+    return CellStats(np.where(empty, 0.0, stats.count), stats.total, stats.total_sq, stats.peak)
 
 
 def _drop_cells(stats: CellStats, cells: Bool, *, keep_peak: bool) -> CellStats:
@@ -476,6 +495,7 @@ def _candidate(
         looks=looks,
         score=round(score, 3),
         arm_deg=arm,
+        flags=("changed_vs_reference",) if scene.reference is not None else (),
     )
 
 

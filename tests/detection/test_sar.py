@@ -252,3 +252,15 @@ def test_azimuth_ghost_of_a_bright_ship_is_dropped() -> None:
         0.01 * 10**2.6
     )
     assert len(detect_sar_vessels(img2, pixel_size_m=PX)) == 2
+
+
+def test_zero_fill_outside_the_swath_is_no_data() -> None:
+    # A calibrated float scene with its border filled with exact zeros (no nodata declared): the
+    # zeros are no data, so a ship near the swath edge is judged against the sea, not against a
+    # background half made of zeros (which looks like very rough clutter and hides it).
+    img, _ = _ship_image((300, 300), row=150, col=112, heading_deg=0, length_m=80, scr_db=9)
+    clean = detect_sar_vessels(img, pixel_size_m=PX)
+    img[:, :100] = 0.0
+    filled = detect_sar_vessels(img, pixel_size_m=PX)
+    assert [(round(v.row), round(v.col)) for v in filled] == [(150, 112)]
+    assert filled[0].score >= 0.7 * clean[0].score
