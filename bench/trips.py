@@ -3,9 +3,12 @@
 "Perfect detector" mode: the truth's *visible* vessels (vessels.csv, ``visible == true``) and
 the yards' true stack footprints become the detections, while the observations (and their
 per-zone valid fractions) come from reading the simulated tiles exactly as the nightly flow
-does. This checks the inference logic (port calls, trips, claim bounds) in isolation; the
-end-to-end figure with the real detector comes from the flows (``berthwatch demo`` and
-``bench/pipeline.py``).
+does. This checks the inference logic (port calls, trips, claim bounds) in isolation.
+
+"Real detector" mode (``--detector real``): every scene goes through the same per-scene
+analysis the nightly flow runs (``flows.analysis.analyse_scene``: cached tile on the port grid,
+reference = median of up to 8 earlier tiles of the same sensor, the SAR/optical vessel
+detectors and the container-stack estimator), without Prefect. This is the end-to-end figure.
 
 For each acquisition plan (``daily-clear``: one cloud-free S1 and S2 scene per port per day;
 ``realistic``: S1 every 12 days, S2 every 5 days with clouds) and each length error (the
@@ -21,6 +24,7 @@ perfect detector's ~1 m, and 15 m, the default for 10 m imagery) it prints:
 It asserts nothing. Usage::
 
     .venv/bin/python bench/trips.py [--work DIR] [--seed 0] [--plans daily-clear,realistic]
+                                    [--detector perfect|real]
 
 Simulating the daily-clear archive takes ~2 minutes the first time; it is reused from --work.
 """
@@ -120,6 +124,35 @@ def _perfect_detections(scene: Any, port: Port, truth: Any, tile: Any) -> list[D
             )
         )  # fmt: skip
     return recs
+
+
+def _load_real(work: Path, plan: str, seed: int, ports: dict[str, Port]) -> tuple[Archive, float]:
+    """Observations and detections from the real per-scene analysis of the nightly flow."""
+    from flows.analysis import analyse_scene
+    from flows.pipeline import REFERENCE_DEPTH
+    from geo.tiles import fetch_tile_to_cache
+
+    folder, params, t_sim = _simulate(work, plan, seed)
+    truth = load_truth(folder)
+    source = open_source(f"local:{folder}")
+    obs, dets = [], {}
+    for pid in PORT_IDS:
+        history: dict[str, list[Path]] = {}
+        for scene in source.search(ports[pid], params.since, params.until):
+            if not scene.simulated:
+                continue
+            tile = fetch_tile_to_cache(
+                scene, ports[pid], cache_dir=work / f"tiles-{plan}-seed{seed}"
+            )
+            refs = history.setdefault(scene.sensor, [])
+            o, d = analyse_scene(
+                scene, ports[pid], tile_path=tile, reference_paths=refs[-REFERENCE_DEPTH:]
+            )
+            refs.append(tile)
+            obs.append(o)
+            dets[(scene.id, pid)] = d
+    cargo = list(Simulator(params, ports).scenario.trips)
+    return Archive(folder, params, obs, dets, truth, cargo), t_sim
 
 
 def _load(work: Path, plan: str, seed: int, ports: dict[str, Port]) -> tuple[Archive, float]:
@@ -294,6 +327,7 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plans", default="daily-clear,realistic")
+    ap.add_argument("--detector", choices=["perfect", "real"], default="perfect")
     args = ap.parse_args()
     work = args.work or Path(tempfile.gettempdir()) / "berthwatch-bench-trips"
     work.mkdir(parents=True, exist_ok=True)
@@ -301,14 +335,21 @@ def main() -> None:
     print(
         f"# bench/trips.py  {time.strftime('%Y-%m-%d')}  {platform.machine()} {os.cpu_count()} cores  Python {platform.python_version()}"
     )
-    print("# SIMULATED archives, perfect detector (truth's visible vessels, true stack footprints)")
+    if args.detector == "perfect":
+        print(
+            "# SIMULATED archives, perfect detector (truth's visible vessels, true stack footprints)"
+        )
+    else:
+        print("# SIMULATED archives, real detectors (flows.analysis.analyse_scene, no Prefect)")
     for plan in args.plans.split(","):
         t0 = time.perf_counter()
-        arc, t_sim = _load(work, plan, args.seed, ports)
+        load = _load if args.detector == "perfect" else _load_real
+        arc, t_sim = load(work, plan, args.seed, ports)
         print(
             f"\n## plan {plan}: archive {arc.folder} (simulated in {t_sim:.0f} s, loaded in {time.perf_counter() - t0 - t_sim:.1f} s)"
         )
-        for label, tp in ERRORS.items():
+        errors = ERRORS if args.detector == "perfect" else {"10 m imagery (15 m)": TripParams()}
+        for label, tp in errors.items():
             _run(arc, label, tp, arc.folder, ports)
 
 
