@@ -10,6 +10,7 @@ per-scene analysis without Prefect. Prints figures; asserts nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 import statistics
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# bench/ holds detection.py: the project root must come first or `import detection` finds it.
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent / "berthwatch"
 
 
@@ -35,13 +38,16 @@ def _per_scene(data_dir: Path) -> list[float]:
     from geo.catalog import open_source
     from geo.events import EventStore
     from geo.ports import load_ports
+    from geo.settings import sample_tiles_dir
 
     ports = load_ports()
     with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
         observations = store.observations(status="ok")
     scenes = {}
     for port_id in {o.port for o in observations}:
-        for scene in open_source("local").search(ports[port_id], "2023-08-01", "2023-11-01"):
+        for scene in open_source(f"local:{sample_tiles_dir()}").search(
+            ports[port_id], dt.date(2023, 8, 1), dt.date(2023, 11, 1)
+        ):
             scenes[(scene.id, port_id)] = scene
     costs = []
     history: dict[tuple[str, str], list[Path]] = {}
