@@ -41,8 +41,13 @@ lint: install
 test: install sysdeps lint
 	$(BIN)/pytest
 
+# Benchmarks print figures (see bench/README.md); they take several minutes each.
 bench: install
 	$(BIN)/python bench/detection.py
+	$(BIN)/python bench/containers.py
+	$(BIN)/python bench/trips.py
+	$(BIN)/python bench/trips.py --detector real
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) berthwatch-data .pytest_cache .mypy_cache .ruff_cache

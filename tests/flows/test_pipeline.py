@@ -120,3 +120,22 @@ def test_dask_cluster_gives_the_same_store(
     summary = nightly.with_options(task_runner=runner)(params)
     assert summary.scenes_processed == first_run[1].scenes_processed
     assert _rows(data_dir / "events.gpkg") == _rows(first_run[0] / "events.gpkg")
+
+
+def test_run_command_prints_the_summary_and_skips_known_scenes(
+    mini_archive: Path, first_run: tuple[Path, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from flows.cli import cli
+
+    for key in ("PREFECT_HOME", "PREFECT_LOGGING_LEVEL"):
+        monkeypatch.delenv(key, raising=False)
+    data_dir, summary = first_run
+    args = ["run", "--data-dir", str(data_dir), "--source", f"local:{mini_archive}"]
+    args += ["--since", str(_SINCE), "--until", str(_UNTIL), "--no-reports"]
+    result = CliRunner().invoke(cli, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert f"{summary.scenes_found} scene(s) found, 0 processed" in result.output
+    assert "Claim checks" in result.output and "csis-six-trips" in result.output
+    assert "SIMULATED" in result.output
