@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-__all__ = ["data_dir_option", "port_option", "since_option", "until_option"]
+__all__ = [
+    "check_overwrite",
+    "data_dir_option",
+    "overwrite_option",
+    "port_option",
+    "ports_option",
+    "since_option",
+    "until_option",
+]
 
 data_dir_option = click.option(
     "--data-dir",
@@ -23,3 +34,37 @@ since_option = click.option(
 until_option = click.option(
     "--until", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day, YYYY-MM-DD (UTC)."
 )
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace the output file if it exists (default: refuse)."
+)
+
+
+def check_overwrite(out: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing output unless ``--overwrite`` was given."""
+    if out.exists() and not overwrite:
+        raise click.BadParameter(
+            f"{out} exists; pass --overwrite to replace it or choose another --out.",
+            param_hint="--out",
+        )
+
+
+def _split_ports(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    ids = tuple(p.strip() for p in value.split(",") if p.strip())
+    if not ids:
+        raise click.BadParameter(
+            "give at least one port id, e.g. rajin,dunai.", ctx=ctx, param=param
+        )
+    return ids
+
+
+def ports_option(default: str = "rajin,dunai") -> Any:
+    """``--ports a,b``: comma-separated port ids, passed on as a tuple."""
+    return click.option(
+        "--ports",
+        "port_ids",
+        default=default,
+        show_default=True,
+        callback=_split_ports,
+        help="Comma-separated port ids (see `berthwatch ports`).",
+    )

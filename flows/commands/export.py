@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from flows.options import data_dir_option
+from flows.options import check_overwrite, data_dir_option, overwrite_option
 
 __all__ = ["commands"]
 
@@ -34,9 +34,7 @@ _SUFFIXES = {
     required=True,
     help="Output file.",
 )
-@click.option(
-    "--overwrite", is_flag=True, help="Replace the output file if it exists (default: refuse)."
-)
+@overwrite_option
 @data_dir_option
 def export_command(
     layer: str, fmt: str | None, out_path: str, overwrite: bool, data_dir: str | None
@@ -61,11 +59,7 @@ def export_command(
                 f"cannot tell the format from {out.name!r}; pass --format geoparquet or geojson.",
                 param_hint="--format",
             )
-    if out.exists() and not overwrite:
-        raise click.BadParameter(
-            f"{out} exists; pass --overwrite to replace it or choose another --out.",
-            param_hint="--out",
-        )
+    check_overwrite(out, overwrite)
     with EventStore.open(default_store_path(data_dir), readonly=True) as store:
         n = store.export(layer, out, fmt="geoparquet" if fmt == "geoparquet" else "geojson")
     click.echo(f"wrote {n} {layer} to {out} ({fmt})")

@@ -8,21 +8,12 @@ from typing import Any
 
 import click
 
-from flows.options import data_dir_option
+from flows.options import data_dir_option, ports_option
 
 __all__ = ["commands"]
 
 _DEMO_SINCE = dt.date(2023, 8, 1)
 _DEMO_UNTIL = dt.date(2023, 11, 1)
-
-
-def _ports_option(default: str = "rajin,dunai") -> Any:
-    return click.option(
-        "--ports",
-        default=default,
-        show_default=True,
-        help="Comma-separated port ids (see `berthwatch ports`).",
-    )
 
 
 def _source_option(default: str = "local") -> Any:
@@ -54,9 +45,8 @@ def _params(**kwargs: Any) -> Any:
     from flows.errors import FlowError
     from flows.pipeline import RunParams
 
-    ports = [p.strip() for p in kwargs.pop("ports").split(",") if p.strip()]
     try:
-        return RunParams(ports=ports, **kwargs)
+        return RunParams(ports=list(kwargs.pop("port_ids")), **kwargs)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ())) or "parameters"
@@ -125,7 +115,7 @@ def demo_command(data_dir: str | None, workers: int | None, dask_scheduler: str 
     from geo.settings import data_dir as resolve
 
     params = _params(
-        ports="rajin,dunai",
+        port_ids=("rajin", "dunai"),
         source="local",  # the embedded sample archive
         since=_DEMO_SINCE,
         until=_DEMO_UNTIL,
@@ -137,7 +127,7 @@ def demo_command(data_dir: str | None, workers: int | None, dask_scheduler: str 
 
 @click.command("run")
 @data_dir_option
-@_ports_option()
+@ports_option()
 @_source_option()
 @click.option(
     "--since",
@@ -163,7 +153,7 @@ def demo_command(data_dir: str | None, workers: int | None, dask_scheduler: str 
 @_scheduler_option
 def run_command(
     data_dir: str | None,
-    ports: str,
+    port_ids: tuple[str, ...],
     source: str,
     since: dt.datetime | None,
     until: dt.datetime | None,
@@ -182,7 +172,7 @@ def run_command(
     from geo.settings import data_dir as resolve
 
     params = _params(
-        ports=ports,
+        port_ids=port_ids,
         source=source,
         since=since.date() if since else None,
         until=until.date() if until else None,
@@ -195,7 +185,7 @@ def run_command(
 
 @click.command("backfill")
 @data_dir_option
-@_ports_option()
+@ports_option()
 @_source_option()
 @click.option(
     "--since", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day, YYYY-MM-DD."
@@ -207,7 +197,7 @@ def run_command(
 @_scheduler_option
 def backfill_command(
     data_dir: str | None,
-    ports: str,
+    port_ids: tuple[str, ...],
     source: str,
     since: dt.datetime,
     until: dt.datetime,
@@ -227,7 +217,7 @@ def backfill_command(
     from geo.settings import data_dir as resolve
 
     params = _params(
-        ports=ports,
+        port_ids=port_ids,
         source=source,
         since=since.date(),
         until=until.date(),
@@ -260,10 +250,12 @@ def backfill_command(
     show_default=True,
     help="Cron expression (UTC) for the nightly run.",
 )
-@_ports_option()
+@ports_option()
 @_source_option("earth-search")
 @click.option("--name", default="nightly", show_default=True, help="Deployment name.")
-def schedule_command(data_dir: str | None, cron: str, ports: str, source: str, name: str) -> None:
+def schedule_command(
+    data_dir: str | None, cron: str, port_ids: tuple[str, ...], source: str, name: str
+) -> None:
     """Serve the nightly flow as a Prefect deployment on a cron schedule (blocks; Ctrl-C stops).
 
     Schedules fire only with a real Prefect server: start one with
@@ -276,7 +268,7 @@ def schedule_command(data_dir: str | None, cron: str, ports: str, source: str, n
     from flows.runtime import configure_prefect
     from geo.settings import data_dir as resolve
 
-    params = _params(ports=ports, source=source, data_dir=str(resolve(data_dir).resolve()))
+    params = _params(port_ids=port_ids, source=source, data_dir=str(resolve(data_dir).resolve()))
     if not _valid_cron(cron):
         raise click.BadParameter(
             f"{cron!r} is not a 5-field cron expression, e.g. '0 2 * * *'.", param_hint="--cron"

@@ -6,7 +6,14 @@ import datetime as dt
 
 import click
 
-from flows.options import data_dir_option, port_option, since_option, until_option
+from flows.options import (
+    check_overwrite,
+    data_dir_option,
+    overwrite_option,
+    port_option,
+    since_option,
+    until_option,
+)
 
 __all__ = ["commands"]
 
@@ -31,9 +38,7 @@ __all__ = ["commands"]
     default=None,
     help="Output file. Default: <data-dir>/reports/<port>_<since>_<until>.<format>.",
 )
-@click.option(
-    "--overwrite", is_flag=True, help="Replace the output file if it exists (default: refuse)."
-)
+@overwrite_option
 @click.option(
     "--chromium",
     type=click.Path(dir_okay=False),
@@ -73,11 +78,7 @@ def report_command(
         )
     home = resolve_data_dir(data_dir)
     out = Path(out_path) if out_path else default_report_path(home, port_id, since, until, fmt)
-    if out.exists() and not overwrite:
-        raise click.BadParameter(
-            f"{out} exists; pass --overwrite to replace it or --out to write elsewhere.",
-            param_hint="--out",
-        )
+    check_overwrite(out, overwrite)
     try:
         written = render_port_report(
             default_store_path(home),

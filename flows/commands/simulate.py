@@ -9,19 +9,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from flows.options import ports_option
+
 if TYPE_CHECKING:
     from geo.simulate import SimulationParams
 
 __all__ = ["commands"]
-
-
-def _ports(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    ids = tuple(p.strip() for p in value.split(",") if p.strip())
-    if not ids:
-        raise click.BadParameter(
-            "give at least one port id, e.g. rajin,dunai.", ctx=ctx, param=param
-        )
-    return ids
 
 
 @click.command("simulate")
@@ -40,14 +33,7 @@ def _ports(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str,
     show_default=True,
     help="realistic: S1 every 12 days, S2 every 5 days with clouds; daily-clear: one cloud-free S2 and one S1 scene per port per day.",
 )
-@click.option(
-    "--ports",
-    "port_ids",
-    default="rajin,dunai",
-    show_default=True,
-    callback=_ports,
-    help="Comma-separated port ids (see `berthwatch ports`).",
-)
+@ports_option()
 @click.option(
     "--since",
     type=click.DateTime(["%Y-%m-%d"]),
