@@ -327,9 +327,10 @@ def _shuttle(
             calls[SHUTTLE_TO].append((arrival, cargo))
             t_back = t_out + timedelta(hours=_voyage_h(rng, dst, src))
             trips.append(Trip(vessel, SHUTTLE_TO, SHUTTLE_FROM, t_out, t_back, 0.0))
-            # Back off Rajin, the ship waits at the outer anchorage before heading out to sea.
+            # Back off Rajin, the ship waits at the outer anchorage (for a berth, papers, orders)
+            # before heading out to sea, for 18-36 h.
             wait = _anchor_spot(
-                rng, src, vessel, t_back, t_back + timedelta(hours=float(rng.uniform(6, 30))), stays
+                rng, src, vessel, t_back, t_back + timedelta(hours=float(rng.uniform(18, 36))), stays
             )
             if wait is not None:
                 stays.append(wait)
