@@ -96,11 +96,11 @@ def _claims_table(claims: list[Any]) -> Table:
     for col in ("claim", "says", "lower", "upper", "verdict"):
         table.add_column(col)
     for c in claims:
-        upper = "unbounded" if c.upper_bound is None else f"{c.upper_bound:g}"
+        upper = "unbounded" if c.upper_bound is None else f"{c.upper_bound:,.0f}"
         table.add_row(
             c.claim_id,
-            f"{c.comparator} {c.number:g} {c.unit}",
-            f"{c.lower_bound:g}",
+            f"{c.comparator} {c.number:,.0f} {c.unit}",
+            f"{c.lower_bound:,.0f}",
             upper,
             c.verdict,
         )
