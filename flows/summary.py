@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,12 @@ def _claims_table(claims: list[Any]) -> Table:
     for col in ("claim", "says", "lower", "upper", "verdict"):
         table.add_column(col)
     for c in claims:
-        upper = "unbounded" if c.upper_bound is None else f"{c.upper_bound:,.0f}"
+        # Whole numbers, rounded outwards so the printed interval still holds the computed one.
+        upper = "unbounded" if c.upper_bound is None else f"{math.ceil(c.upper_bound):,}"
         table.add_row(
             c.claim_id,
             f"{c.comparator} {c.number:,.0f} {c.unit}",
-            f"{c.lower_bound:,.0f}",
+            f"{math.floor(c.lower_bound):,}",
             upper,
             c.verdict,
         )
