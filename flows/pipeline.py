@@ -10,7 +10,8 @@ and retried on the next night; it never stops the other scenes. Tasks pass scene
 paths, never arrays.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Prefect builds the flows' parameter models from
+# these signatures, and a deployment run cannot resolve string annotations (`RunParams`).
 
 import datetime as dt
 import logging
@@ -38,7 +39,9 @@ class RunParams(BaseModel):
 
     ports: list[str] = Field(default_factory=lambda: ["rajin", "dunai"], min_length=1)
     source: str = Field(
-        "local", description="earth-search | planetary-computer | cdse | local[:PATH] | folder:PATH"
+        "local",
+        description="earth-search | planetary-computer | cdse | local[:PATH] | folder:PATH | stac:URL",
+        validate_default=True,
     )
     since: dt.date | None = Field(
         None, description="First day (UTC); default: last observation minus the look-back"
@@ -75,7 +78,7 @@ class RunParams(BaseModel):
         return spec
 
     @model_validator(mode="after")
-    def _ordered(self) -> RunParams:
+    def _ordered(self) -> "RunParams":
         if self.since and self.until and self.since > self.until:
             raise ValueError(f"since={self.since} is after until={self.until}; swap them.")
         return self

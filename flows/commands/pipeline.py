@@ -274,9 +274,17 @@ def schedule_command(
             f"{cron!r} is not a 5-field cron expression, e.g. '0 2 * * *'.", param_hint="--cron"
         )
     configure_prefect(Path(params.data_dir))
+    from prefect.schedules import Cron
+
     from flows.pipeline import nightly
 
-    nightly.serve(name=name, cron=cron, parameters={"params": params.model_dump(mode="json")})
+    # An explicit UTC zone: with none, Prefect 3.9's server scheduler fails on the cron
+    # ("tzinfo must be of type ZoneInfo") and never creates a run.
+    nightly.serve(
+        name=name,
+        schedules=[Cron(cron, timezone="UTC")],
+        parameters={"params": params.model_dump(mode="json")},
+    )
 
 
 def _valid_cron(expr: str) -> bool:

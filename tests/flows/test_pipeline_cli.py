@@ -37,3 +37,28 @@ def test_commands_document_examples() -> None:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0
         assert "Example" in result.output and "--data-dir" in result.output
+
+
+def test_deployment_parameters_validate_like_a_scheduled_run(tmp_path: Path) -> None:
+    """A deployment run validates JSON parameters against the flow signature (string annotations
+    broke this once: `NightlyModel is not fully defined`)."""
+    from flows.pipeline import RunParams, nightly
+
+    params = RunParams(ports=["rajin"], data_dir=str(tmp_path))
+    assert params.source.startswith("local:"), "the default source is the sample archive"
+    validated = nightly.validate_parameters({"params": params.model_dump(mode="json")})
+    assert validated["params"] == params
+
+
+def test_server_cron_schedule_yields_dates() -> None:
+    """Prefect's server scheduler must be able to expand our cron (whenever < 0.11 could not)."""
+    import datetime as dt
+
+    from prefect.server.schemas.schedules import CronSchedule
+
+    import asyncio
+
+    dates = asyncio.run(CronSchedule(cron="0 2 * * *", timezone="UTC").get_dates(n=3))
+    assert len(dates) == 3
+    assert all(d.hour == 2 and d.minute == 0 for d in dates)
+    assert dates[0] > dt.datetime.now(dt.UTC)
