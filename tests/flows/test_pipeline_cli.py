@@ -52,11 +52,10 @@ def test_deployment_parameters_validate_like_a_scheduled_run(tmp_path: Path) -> 
 
 def test_server_cron_schedule_yields_dates() -> None:
     """Prefect's server scheduler must be able to expand our cron (whenever < 0.11 could not)."""
+    import asyncio
     import datetime as dt
 
     from prefect.server.schemas.schedules import CronSchedule
-
-    import asyncio
 
     dates = asyncio.run(CronSchedule(cron="0 2 * * *", timezone="UTC").get_dates(n=3))
     assert len(dates) == 3
