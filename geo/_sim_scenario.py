@@ -330,7 +330,12 @@ def _shuttle(
             # Back off Rajin, the ship waits at the outer anchorage (for a berth, papers, orders)
             # before heading out to sea, for 18-36 h.
             wait = _anchor_spot(
-                rng, src, vessel, t_back, t_back + timedelta(hours=float(rng.uniform(18, 36))), stays
+                rng,
+                src,
+                vessel,
+                t_back,
+                t_back + timedelta(hours=float(rng.uniform(18, 36))),
+                stays,
             )
             if wait is not None:
                 stays.append(wait)
