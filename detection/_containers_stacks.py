@@ -46,6 +46,7 @@ from scipy import ndimage as ndi
 from skimage import measure
 
 from detection.errors import InputArrayError
+from detection.objects import components_by_size
 
 __all__ = [
     "S1_BANDS",
@@ -485,15 +486,8 @@ def _clean(
 
 
 def drop_small(mask: BoolArray, max_px: int) -> BoolArray:
-    """Remove 8-connected regions of *max_px* pixels or fewer (skimage's API moved in 0.26)."""
-    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
-    if n == 0 or max_px < 1:
-        return mask.copy()
-    sizes = np.bincount(labels.ravel())
-    keep = sizes > max_px
-    keep[0] = False
-    out: BoolArray = keep[labels]
-    return out
+    """Remove 8-connected regions of *max_px* pixels or fewer."""
+    return components_by_size(mask, min_px=max_px + 1, connectivity=2)
 
 
 def _rectangularity(coords: NDArray[np.int64], orientation: float) -> float:

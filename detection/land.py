@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from detection.cfar import CellStats
+from detection.objects import components_by_size
 from detection.params import SarParams
 
 __all__ = ["estimate_land_cells", "land_block_cells"]
@@ -137,19 +138,8 @@ def _refine(
         land = near_c[box] & (smooth > level_c[box] * factor)
     # Dark speckle and roads inside land are not water; real basins are larger.
     holes = ndimage.binary_fill_holes(land) & ~land
-    small = _small_components(holes, 2.0 * block_area / (cell_m * cell_m))
+    small = components_by_size(holes, max_px=2.0 * block_area / (cell_m * cell_m))
     out = np.zeros((m, n), dtype=bool)
     # The coast's bright edge straddles the boundary cells: one cell of margin.
     out[box] = ndimage.binary_dilation(land | small, structure=np.ones((3, 3), bool))
-    return out
-
-
-def _small_components(mask: Bool, max_cells: float) -> Bool:
-    labels, n = ndimage.label(mask)
-    if n == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())
-    small = sizes < max_cells
-    small[0] = False
-    out: Bool = small[labels]
     return out

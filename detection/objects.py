@@ -9,7 +9,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-__all__ = ["Shape", "disk_footprint", "heading_from_axis", "label_merged", "measure_shape"]
+__all__ = [
+    "Shape",
+    "components_by_size",
+    "disk_footprint",
+    "heading_from_axis",
+    "label_merged",
+    "measure_shape",
+]
 
 
 @dataclass(frozen=True)
@@ -125,4 +132,43 @@ def disk_footprint(r: int) -> NDArray[np.bool_]:
     """Boolean disk of radius *r* pixels (``(2r+1, 2r+1)``)."""
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     out: NDArray[np.bool_] = (yy * yy + xx * xx) <= r * r + r
+    return out
+
+
+def components_by_size(
+    mask: NDArray[np.bool_],
+    *,
+    min_px: float = 0.0,
+    max_px: float = math.inf,
+    connectivity: int = 1,
+) -> NDArray[np.bool_]:
+    """Keep the connected regions of *mask* whose pixel count ``n`` has ``min_px <= n < max_px``.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (M, N)
+    min_px, max_px : float
+        Size bounds in pixels (half-open interval).
+    connectivity : {1, 2}
+        1: 4-connected regions; 2: 8-connected.
+
+    Returns
+    -------
+    ndarray of bool, shape (M, N)
+        A new mask (the input is never modified).
+
+    Examples
+    --------
+    >>> m = np.zeros((5, 5), bool); m[0, 0] = True; m[2:5, 2:5] = True
+    >>> int(components_by_size(m, min_px=2).sum())
+    9
+    """
+    structure = ndimage.generate_binary_structure(2, connectivity)
+    labels, n = ndimage.label(mask, structure=structure)
+    if n == 0:
+        return np.array(mask, dtype=bool, copy=True)
+    sizes = np.bincount(labels.ravel())
+    keep = (sizes >= min_px) & (sizes < max_px)
+    keep[0] = False
+    out: NDArray[np.bool_] = keep[labels]
     return out

@@ -31,7 +31,7 @@ from scipy import ndimage
 
 from detection.cfar import box_sum, cell_reduce, cell_size_px
 from detection.errors import InputArrayError
-from detection.objects import disk_footprint, label_merged, measure_shape
+from detection.objects import components_by_size, disk_footprint, label_merged, measure_shape
 from detection.params import DEFAULT_OPTICAL, OpticalParams
 from detection.types import Vessel
 
@@ -429,7 +429,7 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
         r + 1 : -r - 1, r + 1 : -r - 1
     ]
     bulges = land & ~opened
-    sea = _large_water(inputs.water, p.min_sea_area_m2 / (px * px))
+    sea = components_by_size(inputs.water, min_px=p.min_sea_area_m2 / (px * px))
     near_sea = ndimage.binary_dilation(sea, structure=np.ones((3, 3), bool))
     labels, n = ndimage.label(bulges, structure=np.ones((3, 3), bool))
     out = []
@@ -462,17 +462,6 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
                 flags=("near_land", "moored_shape"),
             )
         )
-    return out
-
-
-def _large_water(water: Bool, min_px: float) -> Bool:
-    labels, n = ndimage.label(water)
-    if n == 0:
-        return water
-    sizes = np.bincount(labels.ravel())
-    big = sizes >= min_px
-    big[0] = False
-    out: Bool = big[labels]
     return out
 
 
