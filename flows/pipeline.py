@@ -268,7 +268,7 @@ def _run(params: RunParams, *, flow_name: str) -> RunSummary:
     )
 
     fetched = [
-        (port_id, scene, _fetcher(scene).submit(scene, port_id, str(data_dir)))
+        (port_id, scene, fetch_tile.submit(scene, port_id, str(data_dir)))
         for port_id, scene in todo
     ]
     tiles = _settle_fetches(fetched, summary, str(store_path), run_id)
@@ -292,19 +292,6 @@ def _run(params: RunParams, *, flow_name: str) -> RunSummary:
             scenes_failed=summary.scenes_failed,
         )
     return summary
-
-
-def _fetcher(scene: Any) -> Any:
-    """The fetch task, retried with back-off only when the scene's pixels are across a network.
-
-    A local file that cannot be read will not heal in a minute (and geo already retries each read
-    a bounded number of times), so it is recorded as failed at once and retried by the next run.
-    """
-    remote = any(
-        str(href).startswith(("http://", "https://", "s3://", "/vsi"))
-        for href in scene.assets.values()
-    )
-    return fetch_tile if remote else fetch_tile.with_options(retries=0)
 
 
 def _window(params: RunParams, last_utc: dt.datetime | None) -> tuple[dt.date, dt.date]:

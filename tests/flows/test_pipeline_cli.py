@@ -61,14 +61,3 @@ def test_server_cron_schedule_yields_dates() -> None:
     assert len(dates) == 3
     assert all(d.hour == 2 and d.minute == 0 for d in dates)
     assert dates[0] > dt.datetime.now(dt.UTC)
-
-
-def test_only_network_reads_are_retried_by_prefect() -> None:
-    from types import SimpleNamespace
-
-    from flows.pipeline import _fetcher
-
-    remote = SimpleNamespace(assets={"vv": "https://example.org/s1.tif", "vh": "s3://b/k.tif"})
-    local = SimpleNamespace(assets={"vv": "/data/archive/s1_vv.tif"})
-    assert _fetcher(remote).retries >= 2
-    assert _fetcher(local).retries == 0
