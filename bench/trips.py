@@ -128,8 +128,8 @@ def _perfect_detections(scene: Any, port: Port, truth: Any, tile: Any) -> list[D
 
 def _load_real(work: Path, plan: str, seed: int, ports: dict[str, Port]) -> tuple[Archive, float]:
     """Observations and detections from the real per-scene analysis of the nightly flow."""
+    from detection.reference import REFERENCE_SCENES
     from flows.analysis import analyse_scene
-    from flows.pipeline import REFERENCE_DEPTH
     from geo.tiles import fetch_tile_to_cache
 
     folder, params, t_sim = _simulate(work, plan, seed)
@@ -146,7 +146,7 @@ def _load_real(work: Path, plan: str, seed: int, ports: dict[str, Port]) -> tupl
             )
             refs = history.setdefault(scene.sensor, [])
             o, d = analyse_scene(
-                scene, ports[pid], tile_path=tile, reference_paths=refs[-REFERENCE_DEPTH:]
+                scene, ports[pid], tile_path=tile, reference_paths=refs[-REFERENCE_SCENES:]
             )
             refs.append(tile)
             obs.append(o)

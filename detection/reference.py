@@ -15,7 +15,11 @@ from numpy.typing import NDArray
 
 from detection.errors import InputArrayError
 
-__all__ = ["build_reference"]
+__all__ = ["REFERENCE_SCENES", "build_reference"]
+
+#: How many earlier scenes of a port (same sensor, same grid) make its reference: enough for the
+#: median to drop a ship that called once or twice, few enough to follow a changing quay.
+REFERENCE_SCENES = 8
 
 
 def build_reference(

@@ -24,12 +24,11 @@ from prefect.futures import PrefectFuture
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from detection.reference import REFERENCE_SCENES
 from flows import progress
 
 __all__ = ["RunParams", "RunSummary", "backfill", "nightly"]
 
-#: Earlier scenes of the same port and sensor whose median is the reference for pier-side detection.
-REFERENCE_DEPTH = 8
 #: A nightly run searches a few days, but its reports look back at least this far.
 REPORT_MIN_DAYS = 90
 
@@ -330,7 +329,7 @@ def _detect_all(
     futures = []
     for port_id, scene, tile_path in tiles:
         sensor = scene.sensor
-        refs = [path for s, _, path in history[port_id] if s == sensor][-REFERENCE_DEPTH:]
+        refs = [path for s, _, path in history[port_id] if s == sensor][-REFERENCE_SCENES:]
         futures.append(
             (
                 port_id,

@@ -26,7 +26,6 @@ def stack_records(
     port: Port,
     transform: Affine,
     crs: CRS | str | int,
-    first_index: int = 0,
 ) -> list[DetectionRecord]:
     """One ``container_stack`` record per yard that was at least partly observed.
 
@@ -40,12 +39,11 @@ def stack_records(
         The port the yards belong to.
     transform, crs
         The grid the masks are on (the port grid).
-    first_index : int
-        Index of the first record (container stacks have their own index range per scene).
 
     Returns
     -------
     list of DetectionRecord
+        ``index`` counts from 0 (container stacks have their own index range per scene);
         ``area_m2`` is the stack footprint seen; ``teu_low/central/high`` the whole-yard interval
         when enough of the yard was observed to extrapolate, else the interval for the observed
         part (flag ``observed_part_only``). A yard not observed at all gives no record: the
@@ -76,7 +74,7 @@ def stack_records(
             DetectionRecord(
                 scene_id=scene_id,
                 port=port.id,
-                index=first_index + len(out),
+                index=len(out),
                 kind="container_stack",
                 zone=yard.zone or "open_water",
                 geometry=geometry,

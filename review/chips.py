@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import secrets
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
+from detection.reference import REFERENCE_SCENES, build_reference
 from review.errors import ChipRenderError
 
 __all__ = [
@@ -63,7 +63,7 @@ class ChipParams:
     size_px: int = 64
     upscale: int = 4
     stretch_percentiles: tuple[float, float] = (2.0, 98.0)
-    max_reference_scenes: int = 8
+    max_reference_scenes: int = REFERENCE_SCENES
 
 
 @dataclass(frozen=True)
@@ -301,9 +301,11 @@ def _reference(
             stack.append(other.array)
     if not stack:
         return None
-    with warnings.catch_warnings():  # all-NaN pixels (never observed) stay NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med: NDArray[np.float64] = np.nanmedian(np.stack(stack), axis=0)
+    # The detectors' reference: pixels never observed stay NaN.
+    bands = range(stack[0].shape[0])  # crops are (band, row, col); the reference is per band
+    med: NDArray[np.float64] = np.stack(
+        [build_reference([a[b] for a in stack]) for b in bands]
+    ).astype(np.float64)
     return med
 
 

@@ -229,13 +229,14 @@ def backfill_command(
         MofNCompleteColumn(),
         TextColumn("failed: {task.fields[failed]}"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
         console=console(stderr=True),
     )
     with bar:
-        task_id = bar.add_task("scenes", total=None, failed=0)
+        task_id = bar.add_task("scenes", total=None, failed=0, last="")
 
         def listener(p: progress.Progress) -> None:
-            bar.update(task_id, completed=p.done, total=p.total, failed=p.failed)
+            bar.update(task_id, completed=p.done, total=p.total, failed=p.failed, last=p.last)
 
         with progress.reporting(listener):
             summary = _execute("backfill", params, workers, dask_scheduler)
