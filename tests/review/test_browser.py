@@ -123,6 +123,20 @@ def _sign_in(page: Any, base: str) -> None:
     assert page.url == f"{base}/queue", page.content()[:2000]
 
 
+def _wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll a JavaScript expression from Python until it is true.
+
+    ``page.wait_for_function`` evaluates its predicate with ``eval`` once it has to poll, which
+    the app's Content-Security-Policy (``script-src 'self'``) rightly refuses; ``page.evaluate``
+    runs through the DevTools protocol and is not subject to the page's CSP.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout_s:.0f} s: {expression}")
+        time.sleep(0.1)
+
+
 def _decide(page: Any, key: str) -> None:
     with page.expect_navigation():
         page.keyboard.press(key)
@@ -133,9 +147,7 @@ def test_review_three_detections_with_the_keyboard(page: Any, server: dict[str, 
     _sign_in(page, base)
     ARTIFACTS.mkdir(exist_ok=True)
     assert page.inner_text("#counts").startswith("4 pending · 0 decided")
-    page.wait_for_function(
-        "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
-    )
+    _wait_until(page, "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
 
     # j / k move the selection; Enter opens the selected detection.
@@ -147,8 +159,10 @@ def test_review_three_detections_with_the_keyboard(page: Any, server: dict[str, 
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.inner_text("#detection-id").startswith(ids["weak_rajin"])
-    page.wait_for_function(
-        "document.getElementById('chip').complete && document.getElementById('reference-chip').complete"
+    _wait_until(
+        page,
+        "document.getElementById('chip').complete"
+        " && document.getElementById('reference-chip').complete",
     )
     page.screenshot(path=str(ARTIFACTS / "review-detail.png"), full_page=True)
 
