@@ -7,6 +7,7 @@ Orchestration only: each step is a call into :mod:`geo` (tiles, ports, records) 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,20 @@ _STACK_SENSOR = {"sar": "sentinel-1", "optical": "sentinel-2"}
 
 
 def analyse_scene(
-    scene: Any, port: Any, *, tile_path: Path, reference_paths: Sequence[Path]
+    scene: Any,
+    port: Any,
+    *,
+    tile_path: Path,
+    reference_paths: Sequence[Path],
+    run_id: str = "",
 ) -> tuple[Any, list[Any]]:
     """Detect vessels and container stacks in one cached tile.
 
     Returns the observation record and its detection records, ready for
-    :meth:`geo.events.EventStore.write_scene`.
+    :meth:`geo.events.EventStore.write_scene`. The observation carries its provenance: the
+    run, the earlier scenes used as the pier-side reference, and every detector setting.
     """
+    from detection import StackParams
     from detection.containers import measure_container_stacks
     from geo.events import ObservationRecord, vessel_records
     from geo.stacks import stack_records
@@ -33,7 +41,11 @@ def analyse_scene(
 
     tile = load_cached_tile(tile_path)
     references = [load_cached_tile(p) for p in reference_paths]
-    vessels = _vessels(tile, port, references)
+    usable = [r for r in references if r.sensor == tile.sensor]
+    if len(usable) < MIN_REFERENCE_SCENES:
+        usable = []
+    vessels, vessel_settings = _vessels(tile, port, usable)
+    stack_params = StackParams()
     records = vessel_records(
         vessels, scene_id=scene.id, port=port, transform=tile.transform, crs=tile.crs
     )
@@ -45,6 +57,7 @@ def analyse_scene(
             yard_mask=port.zone_mask(zone.id),
             invalid_mask=~tile.valid,
             zone=zone.id,
+            params=stack_params,
         )
         for zone in port.zones_of("yard")
     ]
@@ -65,43 +78,61 @@ def analyse_scene(
         status="ok",
         simulated=scene.simulated,
         tile_path=str(tile_path),
+        run_id=run_id,
+        reference_scene_ids=tuple(r.scene_id for r in usable),
+        detector_settings={
+            "vessels": vessel_settings,
+            "containers": {"detector": "measure_container_stacks", "params": asdict(stack_params)},
+        },
     )
     return observation, records
 
 
-def _vessels(tile: Any, port: Any, references: Sequence[Any]) -> list[Any]:
-    from detection import build_reference, detect_optical_vessels, detect_sar_vessels
+def _vessels(tile: Any, port: Any, usable: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Vessels in *tile* (the median of *usable* as reference, if any) and the settings used."""
+    from detection import (
+        OpticalParams,
+        SarParams,
+        build_reference,
+        detect_optical_vessels,
+        detect_sar_vessels,
+    )
 
     water = port.water_mask()
-    usable = [r for r in references if r.sensor == tile.sensor]
     if tile.sensor == "sar":
         band = "vv" if "vv" in tile.bands else sorted(tile.bands)[0]
+        sar_params = SarParams()
         reference = (
-            build_reference([r.bands[band] for r in usable if band in r.bands])
-            if len(usable) >= MIN_REFERENCE_SCENES
-            else None
+            build_reference([r.bands[band] for r in usable if band in r.bands]) if usable else None
         )
-        return list(
-            detect_sar_vessels(
-                tile.bands[band],
-                pixel_size_m=tile.pixel_size_m,
-                water_mask=water,
-                valid_mask=tile.valid,
-                reference=reference,
-            )
+        vessels = detect_sar_vessels(
+            tile.bands[band],
+            pixel_size_m=tile.pixel_size_m,
+            water_mask=water,
+            valid_mask=tile.valid,
+            reference=reference,
+            params=sar_params,
         )
+        settings = {"detector": "detect_sar_vessels", "bands": [band], "params": asdict(sar_params)}
+        return list(vessels), settings
+    optical_params = OpticalParams()
     reference_bands = None
-    if len(usable) >= MIN_REFERENCE_SCENES:
+    if usable:
         reference_bands = {
             name: build_reference([r.bands[name] for r in usable if name in r.bands])
             for name in tile.bands
         }
-    return list(
-        detect_optical_vessels(
-            tile.bands,
-            pixel_size_m=tile.pixel_size_m,
-            water_mask=water,
-            invalid_mask=~tile.valid,
-            reference=reference_bands,
-        )
+    vessels = detect_optical_vessels(
+        tile.bands,
+        pixel_size_m=tile.pixel_size_m,
+        water_mask=water,
+        invalid_mask=~tile.valid,
+        reference=reference_bands,
+        params=optical_params,
     )
+    settings = {
+        "detector": "detect_optical_vessels",
+        "bands": sorted(tile.bands),
+        "params": asdict(optical_params),
+    }
+    return list(vessels), settings

@@ -142,7 +142,11 @@ def detect_and_record(
 
     port = get_port(port_id)
     observation, detections = analyse_scene(
-        scene, port, tile_path=Path(tile_path), reference_paths=[Path(p) for p in reference_paths]
+        scene,
+        port,
+        tile_path=Path(tile_path),
+        reference_paths=[Path(p) for p in reference_paths],
+        run_id=run_id,
     )
     with EventStore.open(Path(store_path)) as store:
         store.write_scene(observation, detections)
@@ -167,6 +171,7 @@ def record_failure(scene: Any, port_id: str, error: str, store_path: str, run_id
             platform=scene.platform,
             footprint=scene.footprint,
             simulated=scene.simulated,
+            run_id=run_id,
         )
 
 

@@ -92,7 +92,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Version of the store's schema; bump it (and add a migration) whenever a table changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The layers (tables) of the store, in the order of ``DESIGN.md``.
 LAYERS = ("observations", "detections", "port_calls", "trips", "claims", "reviews", "runs")
 OBSERVATION_STATUSES = ("ok", "failed", "partial")
@@ -128,6 +128,11 @@ class ObservationRecord:
     ``zone_valid_fraction`` gives the same per zone id (a berth hidden by cloud was *not
     observed*, which is not the same as empty). ``status`` is one of ``ok``, ``failed``,
     ``partial``.
+
+    Provenance: ``run_id`` is the flow run that wrote the row (see the ``runs`` layer),
+    ``reference_scene_ids`` the earlier scenes whose per-pixel median served as the pier-side
+    reference (empty: the detectors ran without one), and ``detector_settings`` the detector
+    names and every parameter they ran with, so a count can be reproduced or questioned.
     """
 
     scene_id: str
@@ -144,6 +149,9 @@ class ObservationRecord:
     error: str = ""
     simulated: bool = False
     tile_path: str = ""
+    run_id: str = ""
+    reference_scene_ids: tuple[str, ...] = ()
+    detector_settings: dict[str, Any] = field(default_factory=dict)
 
     def zone_fraction(self, zone_id: str) -> float:
         """Valid fraction of one zone; the overall fraction when the zone was not measured."""
@@ -508,6 +516,12 @@ def _trip_line(record: Any) -> BaseGeometry:
 
 
 _T = "text"
+#: Observation columns added in schema 2 (see ``_MIGRATIONS``).
+_OBSERVATION_PROVENANCE = (
+    _Col("run_id", _T),
+    _Col("reference_scene_ids", "tuple"),
+    _Col("detector_settings", "json"),
+)
 _TABLES: dict[str, _Table] = {
     t.name: t
     for t in (
@@ -528,6 +542,7 @@ _TABLES: dict[str, _Table] = {
                 _Col("error", _T),
                 _Col("simulated", "bool", null=False),
                 _Col("tile_path", _T),
+                *_OBSERVATION_PROVENANCE,
             ),
             ("footprint", "GEOMETRY", _self_geometry),
             ("scene_id", "port"),
@@ -761,6 +776,16 @@ _INDEXES = (
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
 
+def _add_observation_provenance(conn: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: observations record their run, reference scenes and detector settings."""
+    for col in _OBSERVATION_PROVENANCE:
+        conn.execute(f"ALTER TABLE observations ADD COLUMN {col.name} {_SQL_TYPES[col.kind]}")
+    conn.execute("UPDATE observations SET run_id = ''")  # written before runs were recorded
+
+
+_MIGRATIONS[1] = _add_observation_provenance
+
+
 def default_store_path(data_dir: PathLikeStr | None = None) -> Path:
     """Return the event store's path: ``events.gpkg`` in the data folder (see :mod:`geo.settings`)."""
     return settings.data_dir(data_dir) / "events.gpkg"
@@ -892,6 +917,7 @@ class EventStore:
         footprint: BaseGeometry | None = None,
         simulated: bool = False,
         tile_path: str = "",
+        run_id: str = "",
     ) -> bool:
         """Record that a scene could not be processed (status ``failed``, no detections).
 
@@ -912,6 +938,7 @@ class EventStore:
             error=error or "unknown error",
             simulated=simulated,
             tile_path=tile_path,
+            run_id=run_id,
         )
         obs, _ = _validated_scene(obs, ())
         with self._transaction() as conn:

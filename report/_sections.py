@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -444,7 +444,9 @@ def method_notes(data: PortData) -> dict[str, Any]:
         "decisions": Counter(r.decision for r in reviews.values()).most_common(),
         "analysts": sorted({r.analyst for r in data.reviews}),
         "container_assumptions": assumptions,
-        "detector_settings": _detector_settings(),
+        "detector_settings": _detector_settings(obs),
+        "n_unrecorded_settings": sum(not o.detector_settings for o in obs if o.status != "failed"),
+        "n_with_reference": sum(bool(o.reference_scene_ids) for o in obs),
         "visible_pct": round(VISIBLE_FRACTION * 100),
         "runs": len(data.runs),
         "code_versions": sorted({r.code_version for r in data.runs if r.code_version}),
@@ -457,22 +459,28 @@ def method_notes(data: PortData) -> dict[str, Any]:
     }
 
 
-def _detector_settings() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Defaults of the detectors' parameter dataclasses, as (class name, [(field, value)])."""
-    try:
-        from detection import params
-    except ImportError:  # pragma: no cover - detection.params is part of the package
-        return []
-    out = []
-    for name in getattr(params, "__all__", []):
-        cls = getattr(params, name, None)
-        if not isinstance(cls, type) or not dataclasses.is_dataclass(cls):
-            continue
-        try:
-            inst = cls()
-        except (TypeError, ValueError):  # a params class without defaults is not listed
-            continue
-        out.append(
-            (name, [(f.name, repr(getattr(inst, f.name))) for f in dataclasses.fields(inst)])
+def _detector_settings(observations: list[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The detector settings the observations recorded, one entry per distinct setting.
+
+    Returns ``[(title, [(parameter, value), ...]), ...]``; the title names the detector, its
+    bands and how many observations ran with exactly these settings.
+    """
+    groups: dict[str, tuple[str, dict[str, Any], int]] = {}
+    for o in observations:
+        for part in ("vessels", "containers"):
+            setting = o.detector_settings.get(part)
+            if not setting:
+                continue
+            key = json.dumps(setting, sort_keys=True)
+            title = str(setting.get("detector", part))
+            if setting.get("bands"):
+                title += f" (bands {', '.join(setting['bands'])})"
+            _, params, n = groups.get(key, (title, dict(setting.get("params", {})), 0))
+            groups[key] = (title, params, n + 1)
+    return [
+        (
+            f"{title}: {n} observation{'s' if n != 1 else ''}",
+            [(k, repr(v)) for k, v in params.items()],
         )
-    return out
+        for title, params, n in sorted(groups.values(), key=lambda g: (g[0], -g[2]))
+    ]

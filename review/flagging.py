@@ -456,7 +456,14 @@ def _resolve_tile(tile_path: str, root: Path) -> Path | None:
 
 
 def _reference_tiles(obs: Any, ctx: _Context, root: Path, limit: int) -> list[Path]:
-    """Earlier tiles of the same port and sensor, newest first (the reference median's inputs)."""
+    """The tiles of the reference median the detector used (recorded with the observation).
+
+    Observations written before the store recorded them (schema 1) fall back to the earlier
+    tiles of the same port and sensor, newest first, as the flow chose them.
+    """
+    if obs.reference_scene_ids:
+        used = [ctx.obs_by_scene.get(scene_id) for scene_id in obs.reference_scene_ids]
+        return [t for o in used if o is not None and (t := _resolve_tile(o.tile_path, root))]
     earlier = [
         o
         for o in ctx.observations

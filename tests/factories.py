@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -382,6 +383,13 @@ def review_write_tile(
     )
 
 
+#: The detector settings the review scenario's Rajin SAR observations record.
+REVIEW_DETECTOR_SETTINGS = {
+    "vessels": {"detector": "detect_sar_vessels", "bands": ["vv"], "params": {"pfa_exponent": 8.0}},
+    "containers": {"detector": "measure_container_stacks", "params": {}},
+}
+
+
 def review_build_store(
     data_dir: Any, *, inferences: bool = False, flag: bool = True
 ) -> dict[str, Any]:
@@ -459,6 +467,13 @@ def review_build_store(
                 footprint=port.aoi.buffer(0.01), valid_fraction=1.0, simulated=True,
                 tile_path=str(tile.relative_to(root)),
             )  # fmt: skip
+            if port is rajin and not optical:
+                # Rajin's rows record their provenance (schema 2); Dunai's are older rows.
+                earlier = (S["rajin_ref1"], S["rajin_ref2"]) if scene == S["rajin_call"] else ()
+                obs = dataclasses.replace(
+                    obs, run_id="test-run", reference_scene_ids=earlier,
+                    detector_settings=REVIEW_DETECTOR_SETTINGS,
+                )  # fmt: skip
             store.write_scene(obs, dets)
         summary = store.update_inferences(ports) if inferences else None
         flags = []
@@ -473,7 +488,10 @@ def review_build_store(
         "speck_rajin": f"{S['rajin_call']}:rajin:vessel:2",
         "berth_dunai": f"{S['dunai_call']}:dunai:vessel:0",
     }
-    return {"store": store_path, "ids": ids, "ports": ports, "flags": flags, "summary": summary}
+    return {
+        "store": store_path, "ids": ids, "scenes": dict(S), "ports": ports, "flags": flags,
+        "summary": summary,
+    }  # fmt: skip
 
 
 def imagery_rehost_catalog(catalog_json: Any, dest: Any, base_url: str, **renames: str) -> Any:
@@ -702,6 +720,28 @@ def _report_scene(
     return obs, dets
 
 
+def report_detector_settings(sensor: str) -> dict[str, Any]:
+    """The settings a flow records with an observation of *sensor*: detector defaults."""
+    from detection import OpticalParams, SarParams, StackParams
+
+    vessels = (
+        {"detector": "detect_sar_vessels", "bands": ["vv"], "params": SarParams()}
+        if sensor == "sar"
+        else {
+            "detector": "detect_optical_vessels",
+            "bands": ["green", "nir"],
+            "params": OpticalParams(),
+        }
+    )
+    return {
+        "vessels": {**vessels, "params": dataclasses.asdict(vessels["params"])},
+        "containers": {
+            "detector": "measure_container_stacks",
+            "params": dataclasses.asdict(StackParams()),
+        },
+    }
+
+
 def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True) -> Any:
     """Build a data folder with an event store of simulated Rajin and Dunai observations.
 
@@ -717,7 +757,6 @@ def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True
     pathlib.Path
         The data folder (``events.gpkg``, ``tiles/``, ``chips/``).
     """
-    import dataclasses
     from pathlib import Path
 
     from geo.claims import load_claims
@@ -728,6 +767,7 @@ def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True
     data_dir = Path(root)
     with EventStore.open(data_dir / "events.gpkg") as store:
         run_id = store.start_run(source="report-test", note="report test store")
+        history: dict[str, list[str]] = {"sar": [], "optical": []}
         for port_id in ("rajin", "dunai"):
             port = ports[port_id]
             times = report_times(port_id)
@@ -755,6 +795,13 @@ def report_build_store(root: Any, *, inferences: bool = True, tiles: bool = True
                         data_dir / rel, port, sensor=obs.sensor, detections=dets, seed=i
                     )
                     obs = dataclasses.replace(obs, tile_path=rel)
+                if port_id == "rajin":  # Rajin's rows record provenance; Dunai's are older rows
+                    obs = dataclasses.replace(
+                        obs, run_id=run_id, detector_settings=report_detector_settings(obs.sensor),
+                        reference_scene_ids=tuple(history[obs.sensor][-3:])
+                        if len(history[obs.sensor]) >= 3 else (),
+                    )  # fmt: skip
+                    history[obs.sensor].append(obs.scene_id)
                 store.write_scene(obs, dets)
         reviewed = store.detections("rajin", kind="vessel", zone="rajin-pier3-e")[0]
         store.append_review(reviewed.detection_id, "analyst-1", "confirmed", label="cargo ship")

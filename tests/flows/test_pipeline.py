@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from flows.analysis import MIN_REFERENCE_SCENES
 from geo.events import EventStore
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -64,6 +67,33 @@ def test_nightly_processes_every_scene_and_writes_store_and_reports(
         assert store.runs()[-1].scenes_processed == summary.scenes_processed
 
 
+def test_every_observation_records_its_run_reference_scenes_and_detector_settings(
+    first_run: tuple[Path, Any],
+) -> None:
+    from detection import OpticalParams, SarParams
+
+    data_dir, _ = first_run
+    with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
+        (run,) = store.runs()
+        observations = store.observations()
+    seen: dict[tuple[str, str], list[str]] = {}
+    for o in observations:
+        assert o.run_id == run.run_id
+        vessels = o.detector_settings["vessels"]
+        sensor = "sar" if vessels["detector"] == "detect_sar_vessels" else "optical"
+        default = SarParams() if sensor == "sar" else OpticalParams()
+        assert vessels["params"] == json.loads(json.dumps(dataclasses.asdict(default)))
+        assert o.detector_settings["containers"]["detector"] == "measure_container_stacks"
+        earlier = seen.setdefault((o.port, sensor), [])
+        # The reference is the median of earlier scenes of the same port and sensor, once
+        # there are enough of them; before that the detectors run without one.
+        if len(earlier) >= MIN_REFERENCE_SCENES:
+            assert o.reference_scene_ids and set(o.reference_scene_ids) <= set(earlier)
+        else:
+            assert o.reference_scene_ids == ()
+        earlier.append(o.scene_id)
+
+
 def test_second_run_processes_no_scene_twice(
     mini_archive: Path, first_run: tuple[Path, Any]
 ) -> None:
@@ -89,6 +119,7 @@ def test_one_corrupt_tile_fails_alone(mini_archive: Path, tmp_path: Path) -> Non
         failed = store.observations(status="failed")
         assert len(failed) == 1 and failed[0].scene_id in victim.name
         assert failed[0].error
+        assert failed[0].run_id == store.runs()[-1].run_id
         assert len(store.observations(status="ok")) == summary.scenes_found - 1
         assert not store.detections(scene_id=failed[0].scene_id)
 

@@ -396,3 +396,50 @@ def test_vessel_records_place_vessels_in_zones_and_in_lonlat() -> None:
     assert (
         vessel_records([], scene_id="S1", port=port, transform=grid.transform, crs=grid.crs) == []
     )
+
+
+def test_schema_1_store_is_migrated_in_place_and_keeps_its_rows(tmp_path: Path) -> None:
+    # A store written by berthwatch before observations recorded their provenance (schema 1).
+    path = tmp_path / "events.gpkg"
+    shutil.copy(Path(__file__).parent / "data" / "events-schema1.gpkg", path)
+    before = _digest(path)
+    with pytest.raises(StoreSchemaError, match="schema version 1 and needs migrating to 2"):
+        with EventStore.open(path, readonly=True):
+            pass
+    assert _digest(path) == before
+
+    with EventStore.open(path) as store:
+        old = store.observations()
+        assert [o.scene_id for o in old] == ["S0", "S1"]
+        assert {(o.run_id, o.reference_scene_ids) for o in old} == {("", ())}
+        assert all(o.detector_settings == {} for o in old)
+        assert len(store.detections()) == 4 and len(store.runs()) == 1
+        obs, dets = _scene(2, day=9)
+        store.write_scene(
+            dataclasses.replace(
+                obs,
+                run_id=store.runs()[0].run_id,
+                reference_scene_ids=("S0", "S1"),
+                detector_settings={"vessels": {"detector": "detect_sar_vessels"}},
+            ),
+            dets,
+        )
+    with EventStore.open(path, readonly=True) as store:
+        (new,) = [o for o in store.observations() if o.scene_id == "S2"]
+    assert new.reference_scene_ids == ("S0", "S1")
+    assert new.detector_settings == {"vessels": {"detector": "detect_sar_vessels"}}
+    version = (
+        _raw(path)
+        .execute("SELECT value FROM berthwatch_meta WHERE key = 'schema_version'")
+        .fetchone()
+    )
+    assert version == (str(SCHEMA_VERSION),)
+    ogrinfo = shutil.which("ogrinfo")
+    assert ogrinfo, "ogrinfo is missing: run `make sysdeps` (Debian gdal-bin)"
+    out = subprocess.run(
+        [ogrinfo, "-ro", "-so", str(path), "observations"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "run_id: String" in out.stdout and "detector_settings: String" in out.stdout

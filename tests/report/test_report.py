@@ -185,7 +185,13 @@ def test_method_counts_reviews_and_states_not_observed(rajin_html: str) -> None:
     assert "1 confirmed, 1 rejected" in method
     assert "not observed" in method
     assert "report-test / sim-sar" in method and "sentinel-1a" in method
-    assert "SarParams" in method  # detector settings listed
+    # The settings each observation recorded, grouped: 11 SAR and 11 optical ok observations.
+    assert "detect_sar_vessels (bands vv): 11 observations" in method
+    assert "detect_optical_vessels (bands green, nir): 11 observations" in method
+    assert "measure_container_stacks: 22 observations" in method
+    assert "<td>pfa_exponent</td><td>8.0</td>" in method
+    assert "written before settings were recorded" not in method
+    assert "16 of 23 observations were analysed against a pier-side reference" in method
 
 
 def test_dunai_report_renders(report_data_dir: Path, tmp_path: Path) -> None:
@@ -193,6 +199,9 @@ def test_dunai_report_renders(report_data_dir: Path, tmp_path: Path) -> None:
     parsed = parse_report(html)
     assert len(parsed.sentences) == 3
     assert "Dunai (Strelok Bay)" in parsed.sentences[0]
+    method = html[html.index('<section id="method">') :]
+    assert "(15 observations written before settings were recorded)" in method
+    assert "0 of 15 observations were analysed against a pier-side reference" in method
     assert external_urls(parsed) == []
     # No tile cached for Dunai: said so, not an error.
     assert "No cached tile found" in html

@@ -306,6 +306,20 @@ def test_detail_page(client: Any, review_data: dict[str, Any]) -> None:
     assert "sensor disagreement" in page and "watched berth" in page
     assert 'data-next="/detections/' in page and 'data-prev="/detections/' in page
     assert client.get(_detail("nope:rajin:vessel:9")).status_code == 404
+    # Provenance: the run, the reference the detector used and its settings are on the page.
+    scenes = review_data["scenes"]
+    assert re.search(r'id="run-id">test-run<', page)
+    assert (
+        f'id="reference-scenes">median of 2 earlier scenes: '
+        f"{scenes['rajin_ref1']}, {scenes['rajin_ref2']}<" in page
+    )
+    assert (
+        '"pfa_exponent": 8.0' in page and "detect_sar_vessels and measure_container_stacks" in page
+    )
+    assert "Reference the detector used: median of 2 earlier scenes" in page
+    older = client.get(_detail(review_data["ids"]["berth_dunai"])).text
+    assert 'id="run-id">not recorded (store older than schema 2)<' in older
+    assert 'id="reference-scenes">not recorded<' in older
 
 
 def test_json_api(client: Any, review_data: dict[str, Any]) -> None:
