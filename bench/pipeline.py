@@ -34,7 +34,7 @@ def _demo(data_dir: Path) -> float:
 
 
 def _per_scene(data_dir: Path) -> list[float]:
-    from flows.analysis import analyse_scene
+    from flows.analysis import analyse_scene, reference_tiles
     from geo.catalog import open_source
     from geo.events import EventStore
     from geo.ports import load_ports
@@ -50,18 +50,19 @@ def _per_scene(data_dir: Path) -> list[float]:
         ):
             scenes[(scene.id, port_id)] = scene
     costs = []
-    history: dict[tuple[str, str], list[Path]] = {}
     for o in observations:
-        refs = history.setdefault((o.port, o.sensor), [])
+        history = [
+            (e.sensor, e.acquired_utc, Path(e.tile_path)) for e in observations if e.port == o.port
+        ]
+        refs = reference_tiles(history, sensor=o.sensor, before=o.acquired_utc)
         t0 = time.perf_counter()
         analyse_scene(
             scenes[(o.scene_id, o.port)],
             ports[o.port],
             tile_path=Path(o.tile_path),
-            reference_paths=refs[-8:],
+            reference_paths=refs,
         )
         costs.append(time.perf_counter() - t0)
-        refs.append(Path(o.tile_path))
     return costs
 
 

@@ -128,8 +128,7 @@ def _perfect_detections(scene: Any, port: Port, truth: Any, tile: Any) -> list[D
 
 def _load_real(work: Path, plan: str, seed: int, ports: dict[str, Port]) -> tuple[Archive, float]:
     """Observations and detections from the real per-scene analysis of the nightly flow."""
-    from detection.reference import REFERENCE_SCENES
-    from flows.analysis import analyse_scene
+    from flows.analysis import analyse_scene, reference_tiles
     from geo.tiles import fetch_tile_to_cache
 
     folder, params, t_sim = _simulate(work, plan, seed)
@@ -137,18 +136,16 @@ def _load_real(work: Path, plan: str, seed: int, ports: dict[str, Port]) -> tupl
     source = open_source(f"local:{folder}")
     obs, dets = [], {}
     for pid in PORT_IDS:
-        history: dict[str, list[Path]] = {}
+        history: list[tuple[str, Any, Path]] = []
         for scene in source.search(ports[pid], params.since, params.until):
             if not scene.simulated:
                 continue
             tile = fetch_tile_to_cache(
                 scene, ports[pid], cache_dir=work / f"tiles-{plan}-seed{seed}"
             )
-            refs = history.setdefault(scene.sensor, [])
-            o, d = analyse_scene(
-                scene, ports[pid], tile_path=tile, reference_paths=refs[-REFERENCE_SCENES:]
-            )
-            refs.append(tile)
+            refs = reference_tiles(history, sensor=scene.sensor, before=scene.acquired_utc)
+            o, d = analyse_scene(scene, ports[pid], tile_path=tile, reference_paths=refs)
+            history.append((scene.sensor, scene.acquired_utc, tile))
             obs.append(o)
             dets[(scene.id, pid)] = d
     cargo = list(Simulator(params, ports).scenario.trips)

@@ -6,17 +6,56 @@ Orchestration only: each step is a call into :mod:`geo` (tiles, ports, records) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["MIN_REFERENCE_SCENES", "analyse_scene"]
+__all__ = ["MIN_REFERENCE_SCENES", "analyse_scene", "reference_tiles"]
 
 #: Fewer earlier scenes than this and the median is not a fair picture of the fixed structures.
 MIN_REFERENCE_SCENES = 3
 
 _STACK_SENSOR = {"sar": "sentinel-1", "optical": "sentinel-2"}
+
+_T = TypeVar("_T")
+
+
+def reference_tiles(
+    history: Iterable[tuple[str, dt.datetime | None, _T]], *, sensor: str, before: dt.datetime
+) -> list[_T]:
+    """Choose the tiles of a scene's pier-side reference from the port's scene history.
+
+    The reference is the per-pixel median of the
+    :data:`~detection.reference.REFERENCE_SCENES` latest scenes of the same sensor acquired
+    *before* the scene, whatever order the scenes are processed in (a backfill of an older
+    period after a newer one gives the same reference as an in-order run).
+
+    Parameters
+    ----------
+    history : iterable of (sensor, acquired_utc, tile)
+        The port's processed scenes, in any order.
+    sensor : {"sar", "optical"}
+    before : datetime
+        The scene's acquisition time (aware, UTC).
+
+    Returns
+    -------
+    list
+        The chosen tiles, oldest first; may be empty.
+    """
+    from detection.reference import REFERENCE_SCENES
+
+    earlier = sorted(
+        (
+            (t, i, tile)
+            for i, (s, t, tile) in enumerate(history)
+            if s == sensor and t and t < before
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    return [tile for _, _, tile in earlier[-REFERENCE_SCENES:]]
 
 
 def analyse_scene(

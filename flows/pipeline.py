@@ -24,8 +24,8 @@ from prefect.futures import PrefectFuture
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from detection.reference import REFERENCE_SCENES
 from flows import progress
+from flows.analysis import reference_tiles
 
 __all__ = ["RunParams", "RunSummary", "backfill", "nightly"]
 
@@ -334,7 +334,7 @@ def _detect_all(
     futures = []
     for port_id, scene, tile_path in tiles:
         sensor = scene.sensor
-        refs = [path for s, _, path in history[port_id] if s == sensor][-REFERENCE_SCENES:]
+        refs = reference_tiles(history[port_id], sensor=sensor, before=scene.acquired_utc)
         futures.append(
             (
                 port_id,

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from detection import SarParams
-from flows.analysis import MIN_REFERENCE_SCENES, analyse_scene
+from flows.analysis import MIN_REFERENCE_SCENES, analyse_scene, reference_tiles
 from geo.catalog import open_source
 from geo.ports import get_port
 from geo.settings import REPO_ROOT
@@ -40,3 +40,19 @@ def test_reference_scenes_and_settings_are_recorded_with_the_observation(tmp_pat
     )
     assert alone.reference_scene_ids == ()
     assert alone.detector_settings == with_ref.detector_settings
+
+
+def test_reference_is_the_latest_earlier_scenes_of_the_sensor_in_any_processing_order() -> None:
+    from detection.reference import REFERENCE_SCENES
+
+    day = [dt.datetime(2023, 9, d, 10, tzinfo=dt.UTC) for d in range(1, 31)]
+    history = [("sar", day[d], f"s1-{d}") for d in range(0, 30, 2)]
+    history += [("optical", day[d], f"s2-{d}") for d in range(1, 30, 2)]
+    history.append(("sar", None, "s1-no-time"))
+    in_order = reference_tiles(history, sensor="sar", before=day[21])
+    assert in_order == [f"s1-{d}" for d in range(20 - 2 * (REFERENCE_SCENES - 1), 21, 2)]
+    # A backfill of an older period after a newer one: the history arrives out of order, and
+    # scenes acquired after the one analysed never feed its reference.
+    assert reference_tiles(history[::-1], sensor="sar", before=day[21]) == in_order
+    assert reference_tiles(history, sensor="optical", before=day[4]) == ["s2-1", "s2-3"]
+    assert reference_tiles(history, sensor="sar", before=day[0]) == []
