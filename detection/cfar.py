@@ -32,6 +32,8 @@ __all__ = [
     "coarsen",
     "refine",
     "RingFit",
+    "above",
+    "block_sum",
     "box_sum",
     "cell_reduce",
     "cell_size_px",
@@ -39,6 +41,7 @@ __all__ = [
     "fit_ring",
     "gamma_log10_sf",
     "threshold_factor",
+    "threshold_factors",
     "window_radius_cells",
 ]
 
@@ -132,8 +135,56 @@ def coarsen(stats: CellStats, k: int, exclude: Bool | None = None) -> CellStats:
         n, s1, s2 = n * keep, s1 * keep, s2 * keep
     if k == 1:
         return CellStats(n, s1, s2, stats.peak)
-    sums = [np.asarray(cell_reduce(a, k, "sum"), dtype=np.float64) for a in (n, s1, s2)]
+    sums = [block_sum(np.asarray(a, dtype=np.float64), k) for a in (n, s1, s2)]
     return CellStats(sums[0], sums[1], sums[2], sums[0])
+
+
+def block_sum(a: F64, k: int) -> F64:
+    """Sums of *a* over ``k x k`` blocks (ragged edge blocks included), in float64.
+
+    The same sums, in the same order, as ``cell_reduce(a, k, "sum")`` on float64 input (rows
+    of a block first, then its columns), with strided adds of the small grid instead of a
+    reduction over a short axis.
+
+    Examples
+    --------
+    >>> block_sum(np.arange(9.0).reshape(3, 3), 2)
+    array([[ 8.,  7.],
+           [13.,  8.]])
+    """
+    m, n = a.shape
+    mk, nk = -(-m // k), -(-n // k)
+    if m % k or n % k:
+        a = np.pad(a, ((0, mk * k - m), (0, nk * k - n)))
+    rows = a[0::k] + a[1::k] if k > 1 else np.array(a, dtype=np.float64)
+    for i in range(2, k):
+        rows += a[i::k]
+    out: F64 = rows[:, 0::k] + rows[:, 1::k] if k > 1 else rows
+    for j in range(2, k):
+        out += rows[:, j::k]
+    return out
+
+
+def above(cells: NDArray[np.floating], coarse: F64, k: int) -> Bool:
+    """``cells > refine(coarse, k, cells.shape)`` without building the refined array.
+
+    Examples
+    --------
+    >>> above(np.arange(9.0).reshape(3, 3), np.array([[3.0, 1.0], [5.0, 9.0]]), 2)
+    array([[False, False,  True],
+           [False,  True,  True],
+           [ True,  True, False]])
+    """
+    m, n = cells.shape
+    if k == 1:
+        out1: Bool = cells > coarse
+        return out1
+    mk, nk = coarse.shape
+    if m != mk * k or n != nk * k:
+        cells = np.pad(cells, ((0, mk * k - m), (0, nk * k - n)))
+    view = cells.reshape(mk, k, nk, k)
+    out: Bool = (view > coarse[:, None, :, None]).reshape(mk * k, nk * k)[:m, :n]
+    return out
 
 
 def refine(coarse: F64, k: int, shape: tuple[int, int]) -> F64:
@@ -367,10 +418,58 @@ def threshold_factor(
     >>> float(threshold_factor(np.array([1.0]), pfa_exponent=6.5)[0])  # exponential: ln(1/pfa)
     14.96...
     """
-    table = _factor_table(float(pfa_exponent), model, float(sensor_looks))
+    return threshold_factors(
+        looks, pfa_exponents=(pfa_exponent,), model=model, sensor_looks=sensor_looks
+    )[0]
+
+
+def threshold_factors(
+    looks: F64,
+    *,
+    pfa_exponents: tuple[float, ...],
+    model: str = "gamma",
+    sensor_looks: float = 4.4,
+) -> list[F64]:
+    """:func:`threshold_factor` for several PFAs at once (the table lookup is shared).
+
+    The tables are interpolated linearly in log-log, exactly as ``np.interp`` would, but the
+    grid is log-uniform, so the interval of each value is computed instead of searched
+    (a binary search per cell was most of the cost on a whole scene).
+    """
+    tables = [np.log(_factor_table(float(e), model, float(sensor_looks))) for e in pfa_exponents]
     lg = np.log(np.clip(looks, _L_GRID[0], _L_GRID[-1]))
-    out: F64 = np.exp(np.interp(lg, np.log(_L_GRID), np.log(table)))
+    j, d, last = _grid_interval(lg)
+    out = []
+    for fp in tables:
+        slopes = (fp[1:] - fp[:-1]) / (_LOG_L[1:] - _LOG_L[:-1])
+        v = np.take(slopes, j)
+        v *= d
+        v += np.take(fp, j)
+        if last.any():
+            v[last] = fp[-1]
+        np.exp(v, out=v)
+        out.append(v)
     return out
+
+
+_LOG_L = np.log(_L_GRID)
+_LOG_STEP = (_LOG_L[-1] - _LOG_L[0]) / (_LOG_L.size - 1)
+
+
+def _grid_interval(lg: F64) -> tuple[NDArray[np.intp], F64, Bool]:
+    """Interval ``j`` of the log-looks grid holding each value, ``lg - grid[j]``, and the
+    values at the grid's last point (``np.interp``'s cases, for values inside the grid)."""
+    top = _LOG_L.size - 2
+    with np.errstate(invalid="ignore"):  # NaN looks give a NaN factor, as np.interp does
+        j = ((lg - _LOG_L[0]) * (1.0 / _LOG_STEP)).astype(np.intp)
+    np.clip(j, 0, top, out=j)
+    # The computed interval may be one off where rounding puts a value on a grid point.
+    j -= np.take(_LOG_L, j) > lg
+    j += np.take(_LOG_L, j + 1) <= lg
+    np.clip(j, 0, top, out=j)
+    d: F64 = lg - np.take(_LOG_L, j)
+    last: Bool = lg >= _LOG_L[-1]
+    return j, d, last
 
 
 def gamma_log10_sf(x: F64, mean: F64, looks: F64) -> F64:

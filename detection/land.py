@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from detection.cfar import CellStats
-from detection.objects import components_by_size
+from detection.objects import dilate_3x3
 from detection.params import SarParams
 
 __all__ = ["estimate_land_cells", "land_block_cells"]
@@ -83,19 +83,24 @@ def estimate_land_cells(stats: CellStats, *, cell_m: float, params: SarParams) -
 
 
 def _block_median(cell_mean: F64, b: int) -> F64:
+    """Median of the finite cell means of each ``b x b`` block (NaN where a block has none)."""
     m, n = cell_mean.shape
     mb, nb = -(-m // b), -(-n // b)
-    pad = np.full((mb * b, nb * b), np.nan)
-    pad[:m, :n] = cell_mean
-    blocks = pad.reshape(mb, b, nb, b).transpose(0, 2, 1, 3).reshape(mb, nb, b * b)
-    counts = np.isfinite(blocks).sum(axis=2)
-    blocks = np.where(np.isfinite(blocks), blocks, np.inf)
+    if m % b or n % b:
+        pad = np.full((mb * b, nb * b), np.nan)
+        pad[:m, :n] = cell_mean
+        cell_mean = pad
+    # One copy, then an in-place sort: cell means are finite or NaN, and NaN sorts last.
+    blocks = cell_mean.reshape(mb, b, nb, b).transpose(0, 2, 1, 3).copy().reshape(mb, nb, b * b)
+    counts = b * b - np.isnan(blocks).sum(axis=2)
     blocks.sort(axis=2)
-    # Median of the finite values (NaN where a block has none).
     lo = np.maximum((counts - 1) // 2, 0)
     hi = np.maximum(counts // 2, 0)
-    ii, jj = np.indices((mb, nb))
-    med = 0.5 * (blocks[ii, jj, lo] + blocks[ii, jj, hi])
+    if (counts == b * b).all():  # no fancy indexing in the usual, all-observed case
+        med = 0.5 * (blocks[:, :, (b * b - 1) // 2] + blocks[:, :, b * b // 2])
+    else:
+        ii, jj = np.indices((mb, nb))
+        med = 0.5 * (blocks[ii, jj, lo] + blocks[ii, jj, hi])
     out: F64 = np.where(counts > 0, med, np.nan)
     return out
 
@@ -121,25 +126,73 @@ def _refine(
     cell_m: float,
 ) -> Bool:
     m, n = cell_mean.shape
-    near = ndimage.binary_dilation(land_blocks, structure=np.ones((3, 3), bool))
-    near_c = np.kron(near, np.ones((b, b), dtype=bool))[:m, :n]
-    level_c = np.kron(level, np.ones((b, b)))[:m, :n]
+    near = dilate_3x3(land_blocks)
     # Only the bounding box of the land's neighbourhood (plus a margin of two cells) is
     # worked on: open sea is skipped, and no hole or dilation reaches past the margin.
-    rows, cols = np.nonzero(near_c.any(axis=1))[0], np.nonzero(near_c.any(axis=0))[0]
-    r0, r1 = max(rows[0] - 2, 0), min(rows[-1] + 3, m)
-    c0, c1 = max(cols[0] - 2, 0), min(cols[-1] + 3, n)
+    rows, cols = np.nonzero(near.any(axis=1))[0], np.nonzero(near.any(axis=0))[0]
+    r0, r1 = max(rows[0] * b - 2, 0), min(min((rows[-1] + 1) * b, m) + 2, m)
+    c0, c1 = max(cols[0] * b - 2, 0), min(min((cols[-1] + 1) * b, n) + 2, n)
     box = (slice(r0, r1), slice(c0, c1))
-    sub = cell_mean[box]
-    filled = np.where(np.isfinite(sub), sub, 0.0)
-    w = ndimage.uniform_filter(np.isfinite(sub).astype(np.float64), 3, mode="constant")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        smooth = ndimage.uniform_filter(filled, 3, mode="constant") / w
-        land = near_c[box] & (smooth > level_c[box] * factor)
+    ii, jj = np.nonzero(_cells_of_blocks(near, b, box))
+    bi, bj = (ii + r0) // b, (jj + c0) // b
+    land = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        land[ii, jj] = _smoothed_at(cell_mean[box], ii, jj) > level[bi, bj] * factor
     # Dark speckle and roads inside land are not water; real basins are larger.
-    holes = ndimage.binary_fill_holes(land) & ~land
-    small = components_by_size(holes, max_px=2.0 * block_area / (cell_m * cell_m))
+    small = _small_holes(land, max_px=2.0 * block_area / (cell_m * cell_m))
     out = np.zeros((m, n), dtype=bool)
     # The coast's bright edge straddles the boundary cells: one cell of margin.
-    out[box] = ndimage.binary_dilation(land | small, structure=np.ones((3, 3), bool))
+    out[box] = dilate_3x3(land | small)
+    return out
+
+
+def _cells_of_blocks(blocks: Bool, b: int, box: tuple[slice, slice]) -> Bool:
+    """The cells of *box* (a window of the cell grid) whose block is set."""
+    r0, r1, c0, c1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+    sub = blocks[r0 // b : (r1 - 1) // b + 1, c0 // b : (c1 - 1) // b + 1]
+    full = np.repeat(np.repeat(sub, b, axis=0), b, axis=1)
+    out: Bool = full[r0 % b : r0 % b + r1 - r0, c0 % b : c0 % b + c1 - c0]
+    return out
+
+
+def _smoothed_at(values: F64, ii: NDArray[np.intp], jj: NDArray[np.intp]) -> F64:
+    """Mean of the finite values of the 3 x 3 cells around each ``(ii, jj)`` (NaN if none).
+
+    Only the cells near land are needed, so the neighbours are gathered there instead of
+    filtering the whole box.
+    """
+    h, w = values.shape
+    finite = np.isfinite(values)
+    filled = np.zeros((h + 2, w + 2))
+    filled[1:-1, 1:-1] = np.where(finite, values, 0.0)
+    weight = np.zeros((h + 2, w + 2))
+    weight[1:-1, 1:-1] = finite
+    flat = (ii + 1) * (w + 2) + (jj + 1)
+    total = np.zeros(flat.size)
+    count = np.zeros(flat.size)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            idx = flat + (dr * (w + 2) + dc)
+            total += np.take(filled, idx)
+            count += np.take(weight, idx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: F64 = total / count
+    return out
+
+
+def _small_holes(land: Bool, *, max_px: float) -> Bool:
+    """Regions of non-land (4-connected) enclosed by land, of fewer than *max_px* cells.
+
+    ``binary_fill_holes`` then a size filter, in one labelling: a hole is a component of the
+    complement that does not touch the border.
+    """
+    labels, n = ndimage.label(~land)
+    if n == 0:
+        return np.zeros(land.shape, dtype=bool)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = sizes < max_px
+    keep[0] = False
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        keep[edge] = False
+    out: Bool = keep[labels]
     return out

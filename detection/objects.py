@@ -12,6 +12,7 @@ from scipy import ndimage
 __all__ = [
     "Shape",
     "components_by_size",
+    "dilate_3x3",
     "disk_footprint",
     "heading_from_axis",
     "label_merged",
@@ -126,6 +127,31 @@ def label_merged(mask: NDArray[np.bool_], gap_px: float) -> tuple[NDArray[np.int
     labels, n = ndimage.label(joined, structure=np.ones((3, 3), bool))
     labels = np.where(mask, labels, 0).astype(np.int32)
     return labels, int(n)
+
+
+def dilate_3x3(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Binary dilation by the 3 x 3 square (outside the array is False).
+
+    The same as ``ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool))``, as four
+    shifted ORs (the square is separable): several times faster on a scene's cell grid.
+
+    Examples
+    --------
+    >>> m = np.zeros((4, 5), bool); m[1, 1] = True
+    >>> dilate_3x3(m).astype(int)
+    array([[1, 1, 1, 0, 0],
+           [1, 1, 1, 0, 0],
+           [1, 1, 1, 0, 0],
+           [0, 0, 0, 0, 0]])
+    """
+    mask = np.asarray(mask, dtype=bool)
+    rows = mask.copy()
+    rows[1:] |= mask[:-1]
+    rows[:-1] |= mask[1:]
+    out = rows.copy()
+    out[:, 1:] |= rows[:, :-1]
+    out[:, :-1] |= rows[:, 1:]
+    return out
 
 
 def disk_footprint(r: int) -> NDArray[np.bool_]:

@@ -32,18 +32,20 @@ from detection.cfar import (
     BackgroundModel,
     CellStats,
     RingFit,
+    above,
     cell_size_px,
     cell_stats,
     coarsen,
     gamma_log10_sf,
     refine,
     threshold_factor,
+    threshold_factors,
     window_radius_cells,
 )
 from detection.errors import InputArrayError
 from detection.intensity import Scale, to_intensity
 from detection.land import estimate_land_cells
-from detection.objects import Shape, label_merged, measure_shape
+from detection.objects import Shape, dilate_3x3, label_merged, measure_shape
 from detection.params import DEFAULT_SAR, SarParams
 from detection.types import Vessel
 
@@ -169,6 +171,7 @@ def _prepare(
     reference: NDArray[np.floating] | None,
     scale: Scale,
 ) -> tuple[F32, Bool | None, Scale]:
+    """Validate the inputs; the image as linear float32 intensity and its validity mask."""
     arr = np.asarray(image)
     if arr.ndim != 2:
         raise InputArrayError(
@@ -188,7 +191,22 @@ def _prepare(
                 f"{name} must have the image's shape {arr.shape}. Got {np.shape(other)}; "
                 "resample it onto the image grid first."
             )
+    if valid_mask is None and scale in ("auto", "linear") and _is_plain_intensity(arr):
+        # What to_intensity would return, without its copy and its passes: the image is
+        # read, never written, from here on.
+        return arr, None, "linear"
     return to_intensity(arr, scale=scale, valid=valid_mask)
+
+
+def _is_plain_intensity(arr: NDArray[np.generic]) -> bool:
+    """Whether *arr* is float32, finite and >= 0: linear intensity as it is.
+
+    "auto" then means linear too: a sample of non-negative values has a median and a 1st
+    percentile >= 0 (:func:`detection.intensity.detect_scale`). NaN fails ``min() >= 0``.
+    """
+    if arr.dtype != np.float32 or arr.size == 0:
+        return False
+    return bool(arr.min() >= 0.0 and arr.max() < np.inf)
 
 
 def detect_sar_candidates(
@@ -227,8 +245,8 @@ def detect_sar_candidates(
         )
     if land is not None and land.any():
         stats = _drop_cells(stats, land, keep_peak=reference is not None)
-    hi, lo, fit = _thresholds(stats, c, pixel_size_m, params)
-    return _grow_objects(x, domain, reference, stats, fit, hi, lo, c, pixel_size_m, params, origin)
+    bg = _background(stats, c, pixel_size_m, params)
+    return _grow_objects(x, domain, reference, stats, bg, c, pixel_size_m, params, origin)
 
 
 def reference_cells(reference: F32, c: int) -> CellStats:
@@ -286,35 +304,49 @@ def background_factor(c: int, pixel_size_m: float, params: SarParams) -> int:
     return max(1, int(round(params.background_cell_m / (c * pixel_size_m))))
 
 
+@dataclass(frozen=True)
+class _Background:
+    """Seed and growth thresholds and the clutter fit, on background cells of ``k x k`` cells."""
+
+    k: int
+    hi: F64
+    lo: F64
+    fit: RingFit
+
+
 def _thresholds(
     stats: CellStats, c: int, pixel_size_m: float, params: SarParams
 ) -> tuple[F64, F64, RingFit]:
-    """Seed and growth thresholds per cell, after leaving bright cells out of the background.
+    """Seed and growth thresholds and the clutter fit per cell (see :func:`_background`)."""
+    bg = _background(stats, c, pixel_size_m, params)
+    shape = (stats.count.shape[0], stats.count.shape[1])
+    return refine(bg.hi, bg.k, shape), refine(bg.lo, bg.k, shape), _refine_fit(bg.fit, bg.k, shape)
+
+
+def _background(stats: CellStats, c: int, pixel_size_m: float, params: SarParams) -> _Background:
+    """Seed and growth thresholds per background cell, after leaving bright cells out.
 
     Bright cells are found and left out at the resolution of the cells; the ring statistics
-    are computed on coarser background cells (``background_cell_m``) and spread back.
+    are computed on coarser background cells (``background_cell_m``) and never spread back
+    to the cell grid (cells are compared with their background cell's value in place).
     """
     k = background_factor(c, pixel_size_m, params)
     rg = window_radius_cells(params.guard_m, c * k, pixel_size_m)
     rb = max(rg + 1, window_radius_cells(params.background_m, c * k, pixel_size_m))
     looks = {"min_looks": params.min_looks, "max_looks": params.max_looks}
-    shape = (stats.count.shape[0], stats.count.shape[1])
-    coarse = coarsen(stats, k)
-    first = BackgroundModel(coarse, rb)
+    first = BackgroundModel(coarsen(stats, k), rb)
     # Pass 1 flags bright cells against the mean of the whole background window with the
     # sensor's own speckle looks: bright targets inflate the variance far more than the mean.
     rough = first.window(rb, **looks)
     f_flag = threshold_factor(
         np.array([params.sensor_looks]), pfa_exponent=params.pfa_exponent, model="gamma"
     )[0]
-    flag = refine(np.where(np.isfinite(rough.mean), rough.mean * f_flag, np.inf), k, shape)
-    bright = stats.peak > flag
+    bright = above(stats.peak, np.where(np.isfinite(rough.mean), rough.mean * f_flag, np.inf), k)
     if bright.any():
         # Pass 2 without the bright cells and their neighbours (the blur of the target); where
         # too little background remains (a small chip, a ship filling the window) the rough,
         # contaminated hence conservative, estimate stands.
-        exclude = ndimage.binary_dilation(bright, structure=np.ones((3, 3), bool))
-        model = BackgroundModel(coarsen(stats, k, exclude), rb)
+        model = BackgroundModel(coarsen(stats, k, dilate_3x3(bright)), rb)
     else:
         model = first
     clean = model.ring(rg, rb, min_count=float(params.min_background_px), **looks)
@@ -324,9 +356,8 @@ def _thresholds(
         np.where(enough, clean.looks, rough.looks),
         np.where(enough, clean.count, rough.count),
     )
-    hi = refine(_level(fit, params.pfa_exponent, params), k, shape)
-    lo = refine(_level(fit, params.grow_pfa_exponent, params), k, shape)
-    return hi, lo, _refine_fit(fit, k, shape)
+    hi, lo = _levels(fit, (params.pfa_exponent, params.grow_pfa_exponent), params)
+    return _Background(k, hi, lo, fit)
 
 
 def _refine_fit(fit: RingFit, k: int, shape: tuple[int, int]) -> RingFit:
@@ -336,26 +367,32 @@ def _refine_fit(fit: RingFit, k: int, shape: tuple[int, int]) -> RingFit:
 
 
 def _level(fit: RingFit, pfa_exponent: float, params: SarParams) -> F64:
-    f = threshold_factor(
+    return _levels(fit, (pfa_exponent,), params)[0]
+
+
+def _levels(fit: RingFit, pfa_exponents: tuple[float, ...], params: SarParams) -> list[F64]:
+    factors = threshold_factors(
         fit.looks,
-        pfa_exponent=pfa_exponent,
+        pfa_exponents=pfa_exponents,
         model=params.clutter_model,
         sensor_looks=params.sensor_looks,
     )
-    out: F64 = np.where(np.isfinite(fit.mean), fit.mean * f, np.inf)
+    finite = np.isfinite(fit.mean)
+    out = []
+    for f in factors:
+        level: F64 = np.where(finite, fit.mean * f, np.inf)
+        out.append(level)
     return out
 
 
 @dataclass(frozen=True)
 class _Scene:
-    """What the hysteresis step needs, bundled (arrays at pixel and at cell resolution)."""
+    """What the hysteresis step needs, bundled (pixels, and thresholds on background cells)."""
 
     x: F32
     domain: Bool | None
     reference: F32 | None
-    fit: RingFit
-    hi: F64
-    lo: F64
+    bg: _Background
     c: int
     pixel_size_m: float
     params: SarParams
@@ -367,25 +404,22 @@ def _grow_objects(
     domain: Bool | None,
     reference: F32 | None,
     stats: CellStats,
-    fit: RingFit,
-    hi: F64,
-    lo: F64,
+    bg: _Background,
     c: int,
     pixel_size_m: float,
     params: SarParams,
     origin: tuple[int, int],
 ) -> list[SarCandidate]:
     """Hysteresis inside the windows of cells that may hold an object."""
-    grow_cells = stats.peak > lo
-    seed_cells = stats.peak > hi
+    seed_cells = above(stats.peak, bg.hi, bg.k)
     if not seed_cells.any():
         return []
+    grow_cells = above(stats.peak, bg.lo, bg.k)
     # Cells one apart are joined so that fragments merged at pixel level share a window.
-    joined = ndimage.binary_dilation(grow_cells, structure=np.ones((3, 3), bool))
-    labels, _ = ndimage.label(joined, structure=np.ones((3, 3), bool))
+    labels, _ = ndimage.label(dilate_3x3(grow_cells), structure=np.ones((3, 3), bool))
     labels[~grow_cells] = 0
     keep = set(np.unique(labels[seed_cells]).tolist()) - {0}
-    scene = _Scene(x, domain, reference, fit, hi, lo, c, pixel_size_m, params, origin)
+    scene = _Scene(x, domain, reference, bg, c, pixel_size_m, params, origin)
     out: list[SarCandidate] = []
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or idx not in keep:
@@ -400,22 +434,30 @@ def _expand(cells: NDArray[Any], c: int, shape: tuple[int, int]) -> NDArray[Any]
     return full
 
 
+def _expand_coarse(
+    coarse: F64, k: int, c: int, cells: tuple[slice, slice], shape: tuple[int, int]
+) -> F64:
+    """Pixels of the window over *cells* with the value of their background cell."""
+    r0, r1, c0, c1 = cells[0].start, cells[0].stop, cells[1].start, cells[1].stop
+    sub = coarse[r0 // k : (r1 - 1) // k + 1, c0 // k : (c1 - 1) // k + 1]
+    full = _expand(sub, k * c, (sub.shape[0] * k * c, sub.shape[1] * k * c))
+    dr, dc = (r0 % k) * c, (c0 % k) * c
+    out: F64 = full[dr : dr + shape[0], dc : dc + shape[1]]
+    return out
+
+
 def _objects_in_window(
     scene: _Scene, cells: tuple[slice, slice], member: Bool
 ) -> list[SarCandidate]:
-    c, x = scene.c, scene.x
+    c, x, bg = scene.c, scene.x, scene.bg
     win = (
         slice(cells[0].start * c, min(cells[0].stop * c, x.shape[0])),
         slice(cells[1].start * c, min(cells[1].stop * c, x.shape[1])),
     )
     xw = x[win]
     shape = (xw.shape[0], xw.shape[1])
-    hi_w = _expand(scene.hi[cells], c, shape)
-    lo_w = _expand(scene.lo[cells], c, shape)
-    mean_w = _expand(scene.fit.mean[cells], c, shape)
-    looks_w = _expand(scene.fit.looks[cells], c, shape)
-    grow = (xw > lo_w) & _expand(member, c, shape)
-    seed = xw > hi_w
+    grow = (xw > _expand_coarse(bg.lo, bg.k, c, cells, shape)) & _expand(member, c, shape)
+    seed = xw > _expand_coarse(bg.hi, bg.k, c, cells, shape)
     if scene.reference is not None:
         above_hi, above_lo = _above_reference(xw, scene.reference[win], scene.params)
         grow &= above_lo
@@ -428,11 +470,10 @@ def _objects_in_window(
         return []
     seeded = set(np.unique(labels[seed]).tolist()) - {0}
     out = []
-    origin = (win[0].start + scene.origin[0], win[1].start + scene.origin[1])
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or idx not in seeded:
             continue
-        cand = _candidate(xw, labels, idx, sl, mean_w, looks_w, origin, scene)
+        cand = _candidate(xw, labels, idx, sl, win, scene)
         if cand is not None:
             out.append(cand)
     return out
@@ -461,12 +502,11 @@ def _candidate(
     labels: NDArray[np.int32],
     idx: int,
     sl: tuple[slice, slice],
-    mean_w: F64,
-    looks_w: F64,
-    origin: tuple[int, int],
+    win: tuple[slice, slice],
     scene: _Scene,
 ) -> SarCandidate | None:
     params, pixel_size_m = scene.params, scene.pixel_size_m
+    origin = (win[0].start + scene.origin[0], win[1].start + scene.origin[1])
     sub = labels[sl] == idx
     rr, cc = np.nonzero(sub)
     rr = rr + sl[0].start
@@ -475,7 +515,10 @@ def _candidate(
     k = int(np.argmax(vals))
     pr, pc = int(rr[k]), int(cc[k])
     peak = float(vals[k])
-    mu, looks = float(mean_w[pr, pc]), float(looks_w[pr, pc])
+    # The clutter fit of the peak's background cell.
+    kc = scene.bg.k * scene.c
+    cell = ((win[0].start + pr) // kc, (win[1].start + pc) // kc)
+    mu, looks = float(scene.bg.fit.mean[cell]), float(scene.bg.fit.looks[cell])
     score = float(-gamma_log10_sf(np.array([peak]), np.array([mu]), np.array([looks]))[0])
     if rr.size < params.min_area_px and score < params.single_pixel_pfa_exponent:
         return None
