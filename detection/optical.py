@@ -372,7 +372,9 @@ def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
             rr + sl[0].start, cc + sl[1].start, pixel_size_m=px, blur_px=p.blur_m / px
         )
         if not (
-            p.min_length_m <= shape.length_m <= p.max_length_m and shape.width_m <= p.max_width_m
+            p.min_length_m <= shape.length_m <= p.max_length_m
+            and shape.width_m <= p.max_width_m
+            and shape.length_m <= p.max_elongation * max(shape.width_m, p.min_width_m)
         ):
             continue
         flags: tuple[str, ...] = ()
@@ -432,7 +434,8 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
     sea = components_by_size(inputs.water, min_px=p.min_sea_area_m2 / (px * px))
     near_sea = ndimage.binary_dilation(sea, structure=np.ones((3, 3), bool))
     labels, n = ndimage.label(bulges, structure=np.ones((3, 3), bool))
-    out = []
+    candidates: list[tuple[F64, F64]] = []
+    protrusions: list[tuple[float, float]] = []
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None:
             continue
@@ -443,25 +446,85 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
         if touching < p.min_sea_contact:
             continue
         rr, cc = np.nonzero(sub)
-        shape = measure_shape(rr + sl[0].start, cc + sl[1].start, pixel_size_m=px)
-        if not (
+        rows, cols = (rr + sl[0].start).astype(np.float64), (cc + sl[1].start).astype(np.float64)
+        shape = measure_shape(rows, cols, pixel_size_m=px)
+        protrusions.append((shape.row, shape.col))  # finger piers count in a comb too
+        if (
             p.min_length_m <= shape.length_m <= p.max_length_m
             and shape.width_m <= p.max_moored_beam_m
-            and shape.length_m >= p.min_elongation * shape.width_m
+            and p.min_elongation * shape.width_m <= shape.length_m
+            and shape.length_m <= p.max_elongation * max(shape.width_m, p.min_width_m)
         ):
+            candidates.append((rows, cols))
+    kept = _drop_combs(candidates, protrusions, px, p)
+    return [_moored_vessel(rows, cols, z, px) for rows, cols in _pair_ends(kept, px, p)]
+
+
+def _moored_vessel(rows: F64, cols: F64, z: F64, px: float) -> Vessel:
+    shape = measure_shape(rows, cols, pixel_size_m=px)
+    zi = z[rows.astype(np.intp), cols.astype(np.intp)]
+    return Vessel(
+        row=round(shape.row, 3),
+        col=round(shape.col, 3),
+        length_m=round(shape.length_m, 1),
+        width_m=round(shape.width_m, 1),
+        heading_deg=round(shape.heading_deg, 1),
+        score=round(float(np.max(np.nan_to_num(zi, neginf=0.0))), 3),
+        corners=shape.corners,
+        flags=("near_land", "moored_shape"),
+    )
+
+
+def _centre(pixels: tuple[F64, F64]) -> tuple[float, float]:
+    return float(pixels[0].mean()), float(pixels[1].mean())
+
+
+def _drop_combs(
+    candidates: list[tuple[F64, F64]],
+    protrusions: list[tuple[float, float]],
+    px: float,
+    p: OpticalParams,
+) -> list[tuple[F64, F64]]:
+    """Drop candidates in a comb of shore protrusions (finger piers, pontoons of a marina)."""
+    if p.comb_min_neighbours <= 0 or not candidates:
+        return candidates
+    pts = np.asarray(protrusions, dtype=np.float64)
+    radius_px = p.comb_radius_m / px
+    out = []
+    for cand in candidates:
+        r, c = _centre(cand)
+        d = np.hypot(pts[:, 0] - r, pts[:, 1] - c)
+        # The candidate itself is one of the protrusions (distance 0).
+        if int((d <= radius_px).sum()) - 1 < p.comb_min_neighbours:
+            out.append(cand)
+    return out
+
+
+def _pair_ends(
+    candidates: list[tuple[F64, F64]], px: float, p: OpticalParams
+) -> list[tuple[F64, F64]]:
+    """Join candidates closer than ``moored_pair_m``, nearest pairs first: one hull's two ends."""
+    if p.moored_pair_m <= 0 or len(candidates) < 2:
+        return candidates
+    pts = np.asarray([_centre(c) for c in candidates], dtype=np.float64)
+    d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+    d[np.tril_indices(len(pts))] = np.inf
+    used: set[int] = set()
+    out = []
+    for flat in np.argsort(d, axis=None):
+        i, j = divmod(int(flat), len(pts))
+        if d[i, j] > p.moored_pair_m / px:
+            break
+        if i in used or j in used:
             continue
+        used |= {i, j}
         out.append(
-            Vessel(
-                row=round(shape.row, 3),
-                col=round(shape.col, 3),
-                length_m=round(shape.length_m, 1),
-                width_m=round(shape.width_m, 1),
-                heading_deg=round(shape.heading_deg, 1),
-                score=round(float(np.max(np.nan_to_num(z[sl][sub], neginf=0.0))), 3),
-                corners=shape.corners,
-                flags=("near_land", "moored_shape"),
+            (
+                np.concatenate([candidates[i][0], candidates[j][0]]),
+                np.concatenate([candidates[i][1], candidates[j][1]]),
             )
         )
+    out += [c for k, c in enumerate(candidates) if k not in used]
     return out
 
 

@@ -328,6 +328,28 @@ class OpticalParams:
         water; a finger pier meets it only at its sides and tip).
     min_sea_area_m2 : float, default 100000.0
         Water bodies smaller than this (ponds, dark roofs, shadows) are not "open water".
+    max_elongation : float, default 10.0
+        Objects more elongated than this (length / max(width, ``min_width_m``)) are not hulls:
+        seagoing hulls have length / beam of 4-8 (slender warships ~8). Longer thin bright
+        lines are breakwaters, quay edges and shorelines mixed with water.
+    min_width_m : float, default 20.0
+        Widths under this (two pixels of Sentinel-2's 10 m bands) are not resolved: a hull
+        moored alongside a quay may show only a one-pixel strip on the water side, so the
+        elongation test uses at least this width (a 1-pixel strip fails it only when longer
+        than ``max_elongation * min_width_m`` = 200 m).
+    comb_radius_m : float, default 100.0
+        Without a reference: shore-attached candidates (``moored_shape``) with at least
+        ``comb_min_neighbours`` other shore protrusions within this distance are a comb of finger
+        piers or pontoons (marinas, small-craft basins), not ships. Ships moored stern-to side by
+        side touch each other and merge into one protrusion at 10 m; protrusions resolved at
+        under ~50 m spacing are piers with small boats between them.
+    comb_min_neighbours : int, default 2
+        See ``comb_radius_m``; 0 switches the rule off.
+    moored_pair_m : float, default 100.0
+        Without a reference: two shore-attached candidates closer than this (centre to centre)
+        are reported as one vessel (their pixels measured together): at 10 m the bow and stern
+        of a hull moored alongside flare out of the quay line as two small protrusions, and a
+        gangway or crane cuts one hull in two. 0 switches the rule off.
     """
 
     ndwi_water: float = 0.0
@@ -354,6 +376,11 @@ class OpticalParams:
     max_moored_beam_m: float = 60.0
     min_sea_contact: float = 0.4
     min_sea_area_m2: float = 100000.0
+    max_elongation: float = 10.0
+    min_width_m: float = 20.0
+    comb_radius_m: float = 100.0
+    comb_min_neighbours: int = 2
+    moored_pair_m: float = 100.0
 
     def __post_init__(self) -> None:
         _check_positive(
@@ -368,6 +395,9 @@ class OpticalParams:
             "max_length_m",
             "max_width_m",
             "change_sigma",
+            "max_elongation",
+            "min_width_m",
+            "comb_radius_m",
         )
 
 
