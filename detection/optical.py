@@ -15,7 +15,10 @@
    them are dropped (a cloud's edge is not a ship; a masked area is "not observed", not empty).
 7. Without a reference, hulls sticking out of the shore (moored stern-to, at pontoons) are
    searched as narrow strips of the land (``moored_search``); a hull along a straight quay is
-   only found with a reference.
+   only found with a reference. Combs of such strips (finger piers, marina pontoons) are
+   dropped, and two strips closer than a hull (bow and stern of one hull) are reported once.
+8. Objects more elongated than a hull (``max_elongation``, widths floored at ``min_width_m``)
+   are lines: breakwaters, quay edges, shorelines mixed with water.
 """
 
 from __future__ import annotations
