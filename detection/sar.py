@@ -294,9 +294,12 @@ def _zero_cells_as_nodata(stats: CellStats) -> CellStats:
 
 
 def _drop_cells(stats: CellStats, cells: Bool, *, keep_peak: bool) -> CellStats:
-    keep = ~cells
-    peak = stats.peak if keep_peak else np.where(keep, stats.peak, 0)
-    return CellStats(stats.count * keep, stats.total * keep, stats.total_sq * keep, peak)
+    """*stats* without *cells* (zeroed in place: the arrays are this run's own)."""
+    where = np.nonzero(cells)
+    arrays = [stats.count, stats.total, stats.total_sq]
+    for a in arrays if keep_peak else [*arrays, stats.peak]:
+        a[where] = 0
+    return stats
 
 
 def background_factor(c: int, pixel_size_m: float, params: SarParams) -> int:
@@ -334,7 +337,8 @@ def _background(stats: CellStats, c: int, pixel_size_m: float, params: SarParams
     rg = window_radius_cells(params.guard_m, c * k, pixel_size_m)
     rb = max(rg + 1, window_radius_cells(params.background_m, c * k, pixel_size_m))
     looks = {"min_looks": params.min_looks, "max_looks": params.max_looks}
-    first = BackgroundModel(coarsen(stats, k), rb)
+    coarse = coarsen(stats, k)
+    first = BackgroundModel(coarse, rb)
     # Pass 1 flags bright cells against the mean of the whole background window with the
     # sensor's own speckle looks: bright targets inflate the variance far more than the mean.
     rough = first.window(rb, **looks)
@@ -346,7 +350,7 @@ def _background(stats: CellStats, c: int, pixel_size_m: float, params: SarParams
         # Pass 2 without the bright cells and their neighbours (the blur of the target); where
         # too little background remains (a small chip, a ship filling the window) the rough,
         # contaminated hence conservative, estimate stands.
-        model = BackgroundModel(coarsen(stats, k, dilate_3x3(bright)), rb)
+        model = BackgroundModel(coarsen(stats, k, dilate_3x3(bright), base=coarse), rb)
     else:
         model = first
     clean = model.ring(rg, rb, min_count=float(params.min_background_px), **looks)
