@@ -224,15 +224,12 @@ def above(cells: NDArray[np.floating], coarse: F64, k: int) -> Bool:
            [False,  True,  True],
            [ True,  True, False]])
     """
-    m, n = cells.shape
-    if k == 1:
-        out1: Bool = cells > coarse
-        return out1
-    mk, nk = coarse.shape
-    if m != mk * k or n != nk * k:
-        cells = np.pad(cells, ((0, mk * k - m), (0, nk * k - n)))
-    view = cells.reshape(mk, k, nk, k)
-    out: Bool = (view > coarse[:, None, :, None]).reshape(mk * k, nk * k)[:m, :n]
+    out: Bool = np.empty(cells.shape, dtype=bool)
+    # One strided comparison per position in the k x k block (a 4-d broadcast is slower).
+    for i in range(k):
+        for j in range(k):
+            sub = cells[i::k, j::k]
+            np.greater(sub, coarse[: sub.shape[0], : sub.shape[1]], out=out[i::k, j::k])
     return out
 
 
@@ -249,10 +246,19 @@ class _Integral:
 
     def __init__(self, a: F64, pad: int) -> None:
         m, n = a.shape
-        integral = np.zeros((m + 1, n + 1))
+        # The integral image is written straight into its edge-padded array (np.pad's
+        # "edge" mode, without its copy).
+        padded = np.empty((m + 1 + 2 * pad, n + 1 + 2 * pad))
+        integral = padded[pad : pad + m + 1, pad : pad + n + 1]
+        integral[0] = 0.0
+        integral[:, 0] = 0.0
         np.cumsum(a, axis=0, out=integral[1:, 1:])
         np.cumsum(integral[1:, 1:], axis=1, out=integral[1:, 1:])
-        self.padded = np.pad(integral, pad, mode="edge")
+        padded[:pad] = padded[pad]
+        padded[pad + m + 1 :] = padded[pad + m]
+        padded[:, :pad] = padded[:, pad : pad + 1]
+        padded[:, pad + n + 1 :] = padded[:, pad + n : pad + n + 1]
+        self.padded = padded
         self.pad = pad
         self.shape = (m, n)
 
