@@ -248,7 +248,15 @@ def _run(params: RunParams, *, flow_name: str) -> RunSummary:
     with EventStore.open(store_path) as store:
         run_id = store.start_run(source=params.source, note=flow_name)
         windows = {
-            p: _window(params, store.last_observation_utc(p, params.source)) for p in params.ports
+            p: _window(
+                params,
+                store.last_observation_utc(p, params.source),
+                [
+                    o.acquired_utc
+                    for o in store.observations(p, status="failed", source=params.source)
+                ],
+            )
+            for p in params.ports
         }
     summary = RunSummary(run_id=run_id, store_path=str(store_path))
 
@@ -298,13 +306,20 @@ def _run(params: RunParams, *, flow_name: str) -> RunSummary:
     return summary
 
 
-def _window(params: RunParams, last_utc: dt.datetime | None) -> tuple[dt.date, dt.date]:
+def _window(
+    params: RunParams, last_utc: dt.datetime | None, failed_utc: Sequence[dt.datetime | None] = ()
+) -> tuple[dt.date, dt.date]:
+    """The days a run searches: the asked window, or since the last observation minus the
+    look-back, reaching back to the oldest scene that failed before so that it is retried."""
     until = params.until or dt.datetime.now(dt.UTC).date()
     if params.since is not None:
         return params.since, until
     if last_utc is None:
-        return until - dt.timedelta(days=params.initial_days), until
-    return last_utc.date() - dt.timedelta(days=params.lookback_days), until
+        since = until - dt.timedelta(days=params.initial_days)
+    else:
+        since = last_utc.date() - dt.timedelta(days=params.lookback_days)
+    retry = [t.date() for t in failed_utc if t is not None and t.date() <= until]
+    return min([since, *retry]), until
 
 
 def _settle_fetches(

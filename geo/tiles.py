@@ -456,9 +456,15 @@ def _read_with_retries(scene: Scene, port: Port, params: HttpParams) -> Tile:
             before_retry=fresh_connections,
         )
     except _AssetError as err:
+        remote = any("://" in href for href in scene.assets.values())
+        hint = (
+            "check the network and run again"
+            if remote
+            else "the file is damaged or cut short: restore it and run again"
+        )
         raise TileReadError(
             f"scene {scene.id} ({scene.source}): read failed after {params.attempts} attempts: "
-            f"{err}; check the network and run again (nothing was cached)."
+            f"{err}; {hint} (nothing was cached)."
         ) from err
 
 

@@ -23,7 +23,13 @@ def _run(archive: Path, data_dir: Path, **kwargs: Any) -> Any:
     from flows.pipeline import RunParams, nightly
 
     params = RunParams(
-        source=f"local:{archive}", since=_SINCE, until=_UNTIL, data_dir=str(data_dir), **kwargs
+        **{
+            "source": f"local:{archive}",
+            "since": _SINCE,
+            "until": _UNTIL,
+            "data_dir": str(data_dir),
+            **kwargs,
+        }
     )
     return nightly(params)
 
@@ -110,7 +116,8 @@ def test_one_corrupt_tile_fails_alone(mini_archive: Path, tmp_path: Path) -> Non
     archive = tmp_path / "archive"
     shutil.copytree(mini_archive, archive)
     victim = sorted(archive.rglob("sim-s2-rajin-*_nir.tif"))[0]
-    victim.write_bytes(victim.read_bytes()[:3000])  # cut short: a header, no pixels
+    good = victim.read_bytes()
+    victim.write_bytes(good[:3000])  # cut short: a header, no pixels
     data_dir = tmp_path / "data"
     summary = _run(archive, data_dir, reports=False)
     assert summary.scenes_failed == 1
@@ -118,10 +125,23 @@ def test_one_corrupt_tile_fails_alone(mini_archive: Path, tmp_path: Path) -> Non
     with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
         failed = store.observations(status="failed")
         assert len(failed) == 1 and failed[0].scene_id in victim.name
-        assert failed[0].error
+        assert "the file is damaged or cut short" in failed[0].error
         assert failed[0].run_id == store.runs()[-1].run_id
         assert len(store.observations(status="ok")) == summary.scenes_found - 1
         assert not store.detections(scene_id=failed[0].scene_id)
+        failed_scene, last_ok = failed[0].scene_id, store.last_observation_utc("rajin")
+
+    # The next night (no --since: the window starts a day before the last observation, after
+    # the failed scene) retries the failed scene once its file is whole again.
+    assert last_ok is not None and failed[0].acquired_utc is not None
+    assert (last_ok - failed[0].acquired_utc).days > 1
+    victim.write_bytes(good)
+    retry = _run(archive, data_dir, reports=False, since=None, lookback_days=1)
+    assert retry.scenes_processed == 1 and retry.scenes_failed == 0
+    with EventStore.open(data_dir / "events.gpkg", readonly=True) as store:
+        assert not store.observations(status="failed")
+        (retried,) = [o for o in store.observations() if o.scene_id == failed_scene]
+        assert retried.status == "ok" and retried.run_id == store.runs()[-1].run_id
 
 
 @pytest.mark.slow
