@@ -97,6 +97,11 @@ class RasterSource:
     nodata : float or None
     pixel_size_m : float
         Ground pixel size in metres.
+    scale, offset : float
+        GDAL's per-band scale and offset (1 and 0 when the file has none). When set, reads
+        return physical values ``raw * scale + offset`` as float32 (e.g. Sentinel-2 L2A
+        reflectance stored as ``DN = 10000 * reflectance + 1000`` with scale 1e-4 and offset
+        -0.1 since processing baseline 04.00), and *dtype* is float32.
     """
 
     path: str
@@ -106,6 +111,8 @@ class RasterSource:
     transform: Affine | None
     nodata: float | None
     pixel_size_m: float
+    scale: float = 1.0
+    offset: float = 0.0
     _ds: Any = field(default=None, repr=False)
 
     @property
@@ -116,7 +123,7 @@ class RasterSource:
     def __getitem__(self, key: tuple[slice, slice]) -> NDArray[Any]:
         """Read a window ``[rows, cols]`` of band 1."""
         win = self._window(key)
-        return np.asarray(self._dataset().read(1, window=win))
+        return self._physical(self._dataset().read(1, window=win))
 
     def valid(self, key: tuple[slice, slice] | None = None) -> NDArray[np.bool_]:
         """GDAL's mask of band 1 (nodata, alpha, per-dataset mask) for a window, True = data."""
@@ -126,7 +133,21 @@ class RasterSource:
 
     def read(self) -> NDArray[Any]:
         """The whole band."""
-        return np.asarray(self._dataset().read(1))
+        return self._physical(self._dataset().read(1))
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the file declares a scale or offset for its values."""
+        return self.scale != 1.0 or self.offset != 0.0
+
+    def _physical(self, raw: Any) -> NDArray[Any]:
+        arr = np.asarray(raw)
+        if not self.scaled:
+            return arr
+        out = arr.astype(np.float32)
+        out *= np.float32(self.scale)
+        out += np.float32(self.offset)
+        return out
 
     def close(self) -> None:
         """Close the dataset (reopened on the next read)."""
@@ -200,14 +221,25 @@ def open_raster(path: PathLikeStr, *, pixel_size_m: float | None = None) -> Rast
         logger.info("%s has %d bands; using band 1", p, ds.count)
     crs, transform = _georeference(ds)
     size = _pixel_size(p, crs, transform, (ds.height, ds.width), pixel_size_m)
+    scale, offset = float(ds.scales[0]), float(ds.offsets[0])
+    if not (math.isfinite(scale) and math.isfinite(offset) and scale != 0.0):
+        raise RasterReadError(
+            f"{p}: band 1 declares scale {scale} and offset {offset}; fix its metadata "
+            "(gdal_edit.py -scale 1 -offset 0) or give the physical values."
+        )
+    scaled = scale != 1.0 or offset != 0.0
+    if scaled:
+        logger.info("%s: values are raw * %g + %g (the file's scale and offset)", p, scale, offset)
     return RasterSource(
         path=p,
         shape=(int(ds.height), int(ds.width)),
-        dtype=np.dtype(ds.dtypes[0]),
+        dtype=np.dtype(np.float32) if scaled else np.dtype(ds.dtypes[0]),
         crs=crs,
         transform=transform,
         nodata=None if ds.nodata is None else float(ds.nodata),
         pixel_size_m=size,
+        scale=scale,
+        offset=offset,
         _ds=ds,
     )
 

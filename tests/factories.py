@@ -1124,8 +1124,12 @@ def det_write_raster(
     transform: Any = None,
     nodata: float | None = None,
     driver: str = "GTiff",
+    scale_offset: tuple[float, float] | None = None,
 ) -> Any:
-    """Write a single-band raster (GeoTIFF by default; PNG for 8-bit chips) and return its path."""
+    """Write a single-band raster (GeoTIFF by default; PNG for 8-bit chips) and return its path.
+
+    *scale_offset* sets GDAL's band scale and offset (physical = raw * scale + offset).
+    """
     import warnings
 
     import numpy as np
@@ -1150,6 +1154,8 @@ def det_write_raster(
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(arr, 1)
+            if scale_offset is not None:
+                dst.scales, dst.offsets = (scale_offset[0],), (scale_offset[1],)
     return path
 
 

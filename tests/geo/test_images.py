@@ -108,6 +108,33 @@ def test_windows_read_like_the_array(tmp_path: Path) -> None:
     assert src.shape == (10, 20) and src.dtype == np.float32
 
 
+def test_declared_scale_and_offset_give_physical_values(tmp_path: Path) -> None:
+    # Sentinel-2 L2A since processing baseline 04.00: DN = 10000 * reflectance + 1000, declared
+    # as scale 1e-4 and offset -0.1; read raw, every reflectance would be 0.1 too high.
+    refl = np.array([[0.02, 0.05], [0.30, 0.0]], dtype=np.float32)
+    dn = np.round(refl * 10000 + 1000).astype(np.uint16)
+    path = det_write_raster(
+        tmp_path / "b08.tif", dn, crs="EPSG:32633", transform=UTM, scale_offset=(1e-4, -0.1)
+    )
+    src = open_raster(path)
+    assert (src.scale, src.offset) == pytest.approx((1e-4, -0.1)) and src.dtype == np.float32
+    assert np.allclose(src.read(), refl, atol=1e-6)
+    assert np.allclose(src[1:2, 0:2], refl[1:2], atol=1e-6)
+    bands, _ = read_band_set({"nir": src})
+    assert bands["nir"].dtype == np.float32 and np.allclose(bands["nir"], refl, atol=1e-6)
+    # Without declared scaling the values are read as stored.
+    plain = open_raster(
+        det_write_raster(tmp_path / "plain.tif", dn, crs="EPSG:32633", transform=UTM)
+    )
+    assert plain.dtype == np.uint16 and np.array_equal(plain.read(), dn)
+    # A zero scale is broken metadata: one line saying how to fix it.
+    broken = det_write_raster(
+        tmp_path / "broken.tif", dn, crs="EPSG:32633", transform=UTM, scale_offset=(0.0, 0.0)
+    )
+    with pytest.raises(RasterReadError, match="scale 0.0 .*gdal_edit.py"):
+        open_raster(broken)
+
+
 def test_band_set_must_share_one_grid(tmp_path: Path) -> None:
     a = np.ones((10, 10), np.uint16)
     g = det_write_raster(tmp_path / "g.tif", a, crs="EPSG:32633", transform=UTM)
