@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/trips.py
 	$(BIN)/python bench/trips.py --detector real
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/gdal_threads.py
 
 clean:
 	rm -rf $(VENV) berthwatch-data .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,8 @@ from numpy.typing import NDArray
 from scipy import ndimage, special
 from shapely.geometry.base import BaseGeometry
 
+from geo._gdal import IN_MEMORY_LOCK
+
 FloatArray = NDArray[np.float64]
 
 #: Sub-samples per pixel side when computing coverage fractions of shapes.
@@ -81,7 +83,8 @@ def geometry_coverage(
         return np.zeros(shape)
     rows, cols = shape
     fine = transform @ Affine.scale(1.0 / ss)
-    burnt = rasterize([geom], out_shape=(rows * ss, cols * ss), transform=fine, dtype="uint8")
+    with IN_MEMORY_LOCK:
+        burnt = rasterize([geom], out_shape=(rows * ss, cols * ss), transform=fine, dtype="uint8")
     out: FloatArray = burnt.reshape(rows, ss, cols, ss).mean(axis=(1, 3))
     return out
 

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Geod
 
 from detection.types import Vessel
+from geo._gdal import IN_MEMORY_LOCK
 from geo.errors import (
     EmptyRasterError,
     GridMismatchError,
@@ -394,17 +395,18 @@ def _reproject_mask(mask: RasterSource, like: RasterSource) -> NDArray[np.bool_]
 
     src = ((mask.read() != 0) & mask.valid()).astype(np.uint8)
     dst = np.zeros(like.shape, dtype=np.uint8)
-    reproject(
-        src,
-        dst,
-        src_transform=mask.transform,
-        src_crs=mask.crs.to_wkt() if mask.crs else None,
-        dst_transform=like.transform,
-        dst_crs=like.crs.to_wkt() if like.crs else None,
-        resampling=Resampling.nearest,
-        src_nodata=None,
-        dst_nodata=0,
-    )
+    with IN_MEMORY_LOCK:
+        reproject(
+            src,
+            dst,
+            src_transform=mask.transform,
+            src_crs=mask.crs.to_wkt() if mask.crs else None,
+            dst_transform=like.transform,
+            dst_crs=like.crs.to_wkt() if like.crs else None,
+            resampling=Resampling.nearest,
+            src_nodata=None,
+            dst_nodata=0,
+        )
     return dst.astype(bool)
 
 

@@ -25,6 +25,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geo import settings
+from geo._gdal import IN_MEMORY_LOCK
 from geo.errors import PortsFileError, UnknownPortError
 from geo.types import BBox, PathLikeStr
 
@@ -145,7 +146,8 @@ class Port:
         # Imported here: rasterio.features pulls GDAL and is only needed for masks.
         from rasterio.features import rasterize
 
-        out = rasterize([geom_utm], out_shape=self.grid.shape, transform=self.grid.transform)
+        with IN_MEMORY_LOCK:
+            out = rasterize([geom_utm], out_shape=self.grid.shape, transform=self.grid.transform)
         mask: NDArray[np.bool_] = np.asarray(out, dtype=bool)
         return mask
 

@@ -12,6 +12,7 @@ from pyproj import CRS
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from geo._gdal import IN_MEMORY_LOCK
 from geo.events import DetectionRecord
 from geo.ports import Port
 from geo.transforms import world_to_lonlat, world_to_pixels
@@ -100,5 +101,6 @@ def _outline_world(mask: Any, transform: Affine) -> BaseGeometry | None:
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         return None
-    pieces = shapes(m.astype(np.uint8), mask=m, transform=transform)
+    with IN_MEMORY_LOCK:
+        pieces = list(shapes(m.astype(np.uint8), mask=m, transform=transform))
     return shapely.union_all([shape(geom) for geom, value in pieces if value])

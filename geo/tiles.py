@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import re
-import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -37,6 +36,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from geo import settings
+from geo._gdal import IN_MEMORY_LOCK
 from geo.calibration import calibrate_sigma0, parse_calibration_xml, parse_noise_xml
 from geo.catalog import Scene
 from geo.errors import CredentialsRequiredError, RasterMetadataError, TileReadError
@@ -58,10 +58,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# rasterio's reproject of in-memory arrays is not thread-safe: with 4 threads, ~1 call in 1,200
-# raised NotGeoreferencedWarning on a fully georeferenced source (rasterio 1.4.4, GDAL 3.10);
-# with this lock, 0 in 2,400. Prefect runs fetch tasks in threads, so reprojects take turns.
-_REPROJECT_LOCK = threading.Lock()
 
 #: Sentinel-2 scene classes that mean "not observed": 0 no data, 3 cloud shadow,
 #: 8 and 9 cloud (medium, high probability), 10 thin cirrus.
@@ -577,7 +573,7 @@ def _read_band(
         scale, offset = scene.scales.get(band, (1.0, 0.0))
         src = src * np.float32(scale) + np.float32(offset)
     src[invalid] = np.nan
-    with _REPROJECT_LOCK:
+    with IN_MEMORY_LOCK:
         reproject(
             src,
             dst,
@@ -680,7 +676,7 @@ def _read_grd_band(
     shifted = [
         GroundControlPoint(row=g.row - r0, col=g.col - c0, x=g.x, y=g.y, z=g.z) for g in gcps
     ]
-    with _REPROJECT_LOCK:
+    with IN_MEMORY_LOCK:
         reproject(
             sigma0,
             dst,
