@@ -195,6 +195,7 @@ def _block_candidates(
         params=params,
         origin=(window[0].start, window[1].start),
         zero_is_nodata=np.dtype(image.dtype).kind == "f",
+        zero_is_clipped=np.dtype(image.dtype).kind in "iu",
     )
     return [c for c in found if _in_core(c, core)]
 

@@ -142,6 +142,14 @@ class SarParams:
         Without a reference, the water mask loses this margin along the land (at least one
         pixel): the bright edge of a quay or pier that an approximate mask leaves in the water
         would otherwise merge with a moored ship into one long object.
+    clipped_zero_background : bool, default True
+        In an integer image (8-bit display chip, GRD digital numbers) a pixel of exactly 0 is a
+        clipped or fill value: it says the sea is below the display floor, not its level. Such
+        pixels stay searchable but are left out of the CFAR clutter statistics (not of the land
+        estimate, where they are dark sea). On SAR-Ship-Dataset chips whose stretch clips 70-84 %
+        of the sea to 0, counting them drove the fitted clutter mean towards 0 and every speckle
+        spike of the visible tail became a target (false objects 67 -> 35, no ship lost;
+        bench/README.md). Float images are unaffected (their zeros are nodata fill).
     land_mask : bool, default True
         Without a water mask, estimate land (large, bright, textured areas) and do not search it.
     land_window_m : float, default 400.0
@@ -169,6 +177,7 @@ class SarParams:
     min_looks: float = 0.3
     max_looks: float = 100.0
     merge_gap_m: float = 30.0
+    clipped_zero_background: bool = True
     hull_rel_db: float = 13.0
     hull_snr_db: float = 10.0
     min_area_px: int = 2

@@ -33,6 +33,7 @@ from detection.cfar import (
     CellStats,
     RingFit,
     above,
+    cell_reduce,
     cell_size_px,
     cell_stats,
     coarsen,
@@ -159,6 +160,7 @@ def detect_sar_vessels(
         reference=ref,
         params=params,
         zero_is_nodata=np.asarray(image).dtype.kind == "f",
+        zero_is_clipped=np.asarray(image).dtype.kind in "iu",
     )
     return finalize_sar(cands, pixel_size_m=pixel_size_m, params=params)
 
@@ -219,6 +221,7 @@ def detect_sar_candidates(
     params: SarParams = DEFAULT_SAR,
     origin: tuple[int, int] = (0, 0),
     zero_is_nodata: bool = False,
+    zero_is_clipped: bool = False,
 ) -> list[SarCandidate]:
     """CFAR candidates of a linear-intensity image (no cross-object suppression yet).
 
@@ -226,7 +229,9 @@ def detect_sar_candidates(
     candidate depends only on pixels within :func:`halo_px` of it. *origin* is the position of
     ``x[0, 0]`` in the whole image; candidates are in whole-image coordinates. With
     *zero_is_nodata*, cells whose pixels are all exactly 0 are no data (the zero fill around a
-    calibrated float scene's swath); 8-bit chips keep their zeros (clipped dark sea).
+    calibrated float scene's swath). With *zero_is_clipped* (integer images) and
+    ``params.clipped_zero_background`` pixels exactly 0 stay searchable but are left out of the
+    clutter statistics (:func:`_without_clipped_zeros`).
     """
     c = cell_size_px(params.cell_m, pixel_size_m)
     if water is not None and reference is None:
@@ -243,6 +248,9 @@ def detect_sar_candidates(
             cell_m=c * pixel_size_m,
             params=params,
         )
+    if zero_is_clipped and params.clipped_zero_background:
+        # After the land estimate: a clipped 0 is dark sea for the land test (a cell mean).
+        stats = _without_clipped_zeros(stats, x, background, c)
     if land is not None and land.any():
         stats = _drop_cells(stats, land, keep_peak=reference is not None)
     bg = _background(stats, c, pixel_size_m, params)
@@ -291,6 +299,24 @@ def _zero_cells_as_nodata(stats: CellStats) -> CellStats:
     if not empty.any():
         return stats
     return CellStats(np.where(empty, 0.0, stats.count), stats.total, stats.total_sq, stats.peak)
+
+
+def _without_clipped_zeros(stats: CellStats, x: F32, background: Bool | None, c: int) -> CellStats:
+    """Cell statistics of the pixels above 0 only (integer images: 0 is a clipped value).
+
+    An 8-bit display of SAR clips the dark sea to 0 (SAR-Ship-Dataset chips with 70-84 % of
+    zeros) and a GRD product fills outside its swath with 0. Such a 0 says the sea is below the
+    display floor, not how far below: counted as a measurement it pulls the clutter mean towards
+    0 and inflates the variance, the fitted looks hit their floor, and every speckle spike of
+    the visible upper tail becomes a 20-40 dB "target". Left out, the background describes the
+    visible part of the sea (its mean is an upper bound of the true mean: conservative). Zeros
+    contribute nothing to the sums, so only the counts change.
+    """
+    above_zero = x > 0
+    if background is not None:
+        above_zero &= background
+    count = cell_reduce(above_zero, c, "sum")
+    return CellStats(count, stats.total, stats.total_sq, stats.peak)
 
 
 def _drop_cells(stats: CellStats, cells: Bool, *, keep_peak: bool) -> CellStats:

@@ -264,3 +264,28 @@ def test_zero_fill_outside_the_swath_is_no_data() -> None:
     filled = detect_sar_vessels(img, pixel_size_m=PX)
     assert [(round(v.row), round(v.col)) for v in filled] == [(150, 112)]
     assert filled[0].score >= 0.7 * clean[0].score
+
+
+def _clipped_display_chip(seed: int) -> np.ndarray:
+    """An 8-bit display of textured sea whose stretch clips 80 % of it to 0, one saturated hull."""
+    sea = det_sea((256, 256), seed=seed, texture_shape=4.0)
+    amp = np.sqrt(sea)
+    lo, hi = np.quantile(amp, [0.8, 0.999])
+    dn = np.clip(np.round((amp - lo) / (hi - lo) * 40.0), 0, 255)
+    hull = det_hull((256, 256), row=128, col=100, length_px=30, width_px=6, heading_deg=20)
+    dn[hull] = 255
+    return dn.astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clipped_zeros_of_an_8_bit_chip_are_not_clutter(seed: int) -> None:
+    # Counted as sea, the zeros drag the clutter mean to ~0 and the visible tail of the sea
+    # becomes a dozen "ships" (9-21 on these seeds); left out, only the hull remains.
+    chip = _clipped_display_chip(seed)
+    assert (chip == 0).mean() > 0.75
+    found = detect_sar_vessels(chip, pixel_size_m=5.0)
+    assert [(round(v.row), round(v.col)) for v in found] == [(128, 100)]
+    counted = detect_sar_vessels(
+        chip, pixel_size_m=5.0, params=SarParams(clipped_zero_background=False)
+    )
+    assert len(counted) >= 5
