@@ -584,8 +584,24 @@ def _check_trip_count(claim: Claim, ev: _Evidence, s: dt.datetime, u: dt.datetim
     # one per call) or has an end that no observation saw.
     upper = min(deps.total, arrs.total, matched + deps.unseen + arrs.unseen)
     upper = max(upper, len(seen))
+    weak = [
+        t
+        for t in ev.trips
+        if t.from_port == a
+        and t.to_port == b
+        and t.confidence < ev.params.min_trip_confidence
+        and _inside(t.depart_after_utc, t.depart_before_utc, s, u)
+    ]
     evidence = [
         f"{len(seen)} trips {a}->{b} seen with departure inside the window: {', '.join(t.trip_id for t in seen) or 'none'}",
+        *(
+            [
+                f"{len(weak)} more candidate trip{'s' if len(weak) != 1 else ''} below confidence {ev.params.min_trip_confidence:g}, not counted (review their detections): "
+                + ", ".join(f"{t.trip_id} ({t.confidence:.2f})" for t in weak)
+            ]
+            if weak
+            else []
+        ),
         f"{len(deps.seen)} seen {a} berth calls could depart in the window and {len(arrs.seen)} seen {b} calls could be their arrivals; at most {matched} such pairs fit in time and size",
         f"up to {deps.unseen} departures from {a} and {arrs.unseen} arrivals at {b} could hide in coverage gaps",
         _coverage_note(ev.ports[a], ev, s, u),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,11 @@ def test_clouds_widen_the_upper_bound_and_the_verdict_follows() -> None:
     # Only the voyage of day 3 stays certain: the day-12 ship left Rajin under the clouds, so
     # it could be either of the two later arrivals at Dunai (two candidates: confidence <= 0.5).
     assert got.lower_bound == 1
+    # The uncounted candidates are named in the evidence, for an analyst to review.
+    weak = re.search(
+        r"(\d+) more candidate trips? below confidence 0.6, not counted[^;]*", got.evidence
+    )
+    assert weak and weak.group(0).count("trip:") == int(weak.group(1)) >= 1
     # ... but Dunai, watched twice a day, saw only three arrivals: four trips are ruled out.
     assert (got.upper_bound, got.verdict) == (3, "inconsistent")
     # With the same clouds over Dunai, a fourth voyage could have gone unseen.
