@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from detection._optical_quay import quay_hulls
 from detection.cfar import box_sum, cell_reduce, cell_size_px
 from detection.errors import InputArrayError
 from detection.objects import components_by_size, disk_footprint, label_merged, measure_shape
@@ -181,9 +182,19 @@ def detect_optical_vessels(
     mu, sigma = _water_background(inputs)
     seed, grow, z = _pixel_tests(inputs, mu, sigma)
     found = _objects(inputs, seed, grow, z)
+    if inputs.reference is None and params.quay_search:
+        found = _merge_lists(found, _quay_objects(inputs, z))
     if inputs.reference is None and params.moored_search:
         found = _merge_lists(found, _moored_objects(inputs, z))
     return found
+
+
+def _quay_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
+    """Without a reference: hulls alongside a straight quay, as bulges of the land."""
+    p, px = inputs.params, inputs.pixel_size_m
+    land = inputs.valid & ~inputs.domain
+    sea = components_by_size(inputs.water, min_px=p.min_sea_area_m2 / (px * px))
+    return quay_hulls(land, sea, z, pixel_size_m=px, params=p)
 
 
 def _prepare(

@@ -72,7 +72,7 @@ class SarParams:
         After bright cells are left out of the background, the clean estimate is used when it
         still rests on this many pixels (a ship filling a small chip); else the first-pass
         estimate, inflated by the ship and hence conservative, stands.
-    clutter_model : {"gamma", "k"}, default "k"
+    clutter_model : {"gamma", "k"}, default "gamma"
         Gamma: intensity with an *effective* number of looks fit per cell from the ring's mean
         and variance (method of moments), which absorbs sea texture into a heavier tail than the
         sensor's looks alone. "k": K-distribution with ``sensor_looks`` speckle looks and a
@@ -102,9 +102,8 @@ class SarParams:
     max_length_m : float, default 520.0
         Longest kept object: the largest ships are ~400 m; 520 m leaves room for the sensor
         blur and the hull's wake. Breakwaters, piers and coast are longer (SNAP: 600 m).
-    max_width_m : float, default 300.0
-        Widest kept object (largest beams ~60 m; the width is measured on the -13 dB core, which
-        the blur and the 8-bit saturation of a bright hull widen, and moored pairs are wider).
+    max_width_m : float, default 120.0
+        Widest kept object (largest beams ~60 m, doubled for blur and moored pairs).
     sidelobe_db : float, default 16.0
         Pixels fainter than the object's peak by more than this (dB) and lying on the range or
         azimuth arm through the peak are sidelobes of the point spread function, not hull; a
@@ -158,7 +157,7 @@ class SarParams:
     land_contrast_db : float, default 9.0
         A window whose median cell is brighter than the local sea level by this much is land.
     land_texture : float, default 0.35
-        Not used by the current land estimate (kept so that recorded settings stay readable).
+        ... and whose cell means vary (median absolute deviation / median) more than this.
     sea_window_m : float, default 4000.0
         Side of the window over which the local sea level (darkest smooth cells) is found.
     min_land_area_m2 : float, default 250000.0
@@ -325,11 +324,12 @@ class OpticalParams:
     blur_m : float, default 5.0
         Standard deviation of the Sentinel-2 10 m point spread function (MTF ~0.25 at
         Nyquist), removed from the measured length and width.
-    moored_search : bool, default True
+    moored_search : bool, default False
         Without a reference, also look for hulls sticking out of the shore (moored bow- or
-        stern-to, at pontoons) as narrow strips of the land (flag ``moored_shape``). On the
-        development ports it more than doubles recall at some cost in precision (see
-        bench/README.md); it cannot see a hull lying along a straight quay.
+        stern-to, at pontoons) as narrow strips of the land (flag ``moored_shape``). Off since
+        ``quay_search``: the quay search finds these strips too (their runs along the shore are
+        short), and on the four development ports this search then added 22 objects and no hit
+        (see bench/README.md).
     max_moored_beam_m : float, default 60.0
         Widest beam of a moored hull (largest ships ~60 m): bulges narrower than this are
         candidates.
@@ -360,6 +360,35 @@ class OpticalParams:
         are reported as one vessel (their pixels measured together): at 10 m the bow and stern
         of a hull moored alongside flare out of the quay line as two small protrusions, and a
         gangway or crane cuts one hull in two. 0 switches the rule off.
+    quay_search : bool, default True
+        Without a reference, look for hulls moored alongside a straight quay as rectangular
+        bulges of the land into the water (flag ``quay_bulge``; ``detection._optical_quay``).
+    quay_line_m : float, default 320.0
+        A land pixel within a beam of the water lies on the quay when a straight run of land at
+        least this long passes through it along the local shoreline; hulls (<= ~300 m) are
+        shorter, so a pixel of a hull's bulge meets water at the hull's ends (or in the gap to
+        the next hull). Also the shortest quay recognised as a quay.
+    quay_scale_m : float, default 80.0
+        Smoothing scale (Gaussian sigma) of the shoreline direction (structure tensor of the
+        water mask): about half a hull, so the direction follows the quay and not the bulge.
+    quay_min_beam_m : float, default 20.0
+        Shallower bulges are not kept: a beam narrower than two 10 m pixels is not resolved, and
+        1-pixel steps are the mixed pixels of any shoreline.
+    quay_max_beam_m : float, default 45.0
+        Deepest bulge searched (beam of the largest container ships and tankers ~45-60 m; at
+        10 m the outer pixel mixes with water). Land deeper than this that is not on a straight
+        run is a pier head or a short mole, not a hull.
+    quay_min_length_m : float, default 40.0
+        Shortest bulge kept (a ship moored alongside a quay is seldom shorter).
+    quay_min_elongation : float, default 2.5
+        Bulges must be at least this much longer than deep (hulls L/B 4-8; the measured depth
+        includes a mixed pixel).
+    quay_min_coherence : float, default 0.3
+        Coherence of the shoreline direction (0 ragged or a corner, 1 straight): a quay is
+        straight over ``quay_scale_m``; natural coast and pier-head corners are not.
+    quay_max_angle_deg : float, default 10.0
+        The bulge's long axis must lie within this angle of the shoreline direction (a hull
+        alongside is parallel to the quay).
     """
 
     ndwi_water: float = 0.0
@@ -382,7 +411,7 @@ class OpticalParams:
     min_water_fraction: float = 0.25
     valid_fraction_min: float = 0.5
     blur_m: float = 5.0
-    moored_search: bool = True
+    moored_search: bool = False
     max_moored_beam_m: float = 60.0
     min_sea_contact: float = 0.4
     min_sea_area_m2: float = 100000.0
@@ -391,6 +420,15 @@ class OpticalParams:
     comb_radius_m: float = 100.0
     comb_min_neighbours: int = 2
     moored_pair_m: float = 100.0
+    quay_search: bool = True
+    quay_line_m: float = 320.0
+    quay_scale_m: float = 80.0
+    quay_min_beam_m: float = 20.0
+    quay_max_beam_m: float = 45.0
+    quay_min_length_m: float = 40.0
+    quay_min_elongation: float = 2.5
+    quay_min_coherence: float = 0.3
+    quay_max_angle_deg: float = 10.0
 
     def __post_init__(self) -> None:
         _check_positive(
@@ -408,6 +446,9 @@ class OpticalParams:
             "max_elongation",
             "min_width_m",
             "comb_radius_m",
+            "quay_line_m",
+            "quay_scale_m",
+            "quay_max_beam_m",
         )
 
 

@@ -10,6 +10,7 @@ from tests.factories import det_hull, det_optical_scene
 
 PX = 10.0
 SHAPE = (200, 200)
+MOORED = OpticalParams(moored_search=True)  # the stern-to search, off by default
 
 
 def _quay() -> np.ndarray:
@@ -50,9 +51,9 @@ def _finger_piers(n: int, spacing_px: int) -> np.ndarray:
 
 def test_marina_comb_is_not_moored_ships() -> None:
     comb = det_optical_scene(SHAPE, land=_finger_piers(6, 4), seed=13)
-    found = detect_optical_vessels(comb, pixel_size_m=PX)
+    found = detect_optical_vessels(comb, pixel_size_m=PX, params=MOORED)
     assert [v for v in found if "moored_shape" in v.flags] == []
-    off = OpticalParams(comb_min_neighbours=0, moored_pair_m=0.0)
+    off = OpticalParams(moored_search=True, comb_min_neighbours=0, moored_pair_m=0.0)
     loose = detect_optical_vessels(comb, pixel_size_m=PX, params=off)
     assert len([v for v in loose if "moored_shape" in v.flags]) >= 4
 
@@ -65,8 +66,9 @@ def test_two_shore_ends_of_one_hull_are_one_vessel() -> None:
     for r in (95, 102):
         bands["nir"][r : r + 3, 60:66] = 0.035
         bands["green"][r : r + 3, 60:66] = 0.03
-    found = [v for v in detect_optical_vessels(bands, pixel_size_m=PX) if "moored_shape" in v.flags]
+    found = detect_optical_vessels(bands, pixel_size_m=PX, params=MOORED)
+    found = [v for v in found if "moored_shape" in v.flags]
     assert len(found) == 1 and abs(found[0].row - 99) <= 1.5
-    apart = OpticalParams(moored_pair_m=0.0)
+    apart = OpticalParams(moored_search=True, moored_pair_m=0.0)
     split = detect_optical_vessels(bands, pixel_size_m=PX, params=apart)
     assert len([v for v in split if "moored_shape" in v.flags]) == 2
