@@ -72,7 +72,7 @@ class SarParams:
         After bright cells are left out of the background, the clean estimate is used when it
         still rests on this many pixels (a ship filling a small chip); else the first-pass
         estimate, inflated by the ship and hence conservative, stands.
-    clutter_model : {"gamma", "k"}, default "gamma"
+    clutter_model : {"gamma", "k"}, default "k"
         Gamma: intensity with an *effective* number of looks fit per cell from the ring's mean
         and variance (method of moments), which absorbs sea texture into a heavier tail than the
         sensor's looks alone. "k": K-distribution with ``sensor_looks`` speckle looks and a
@@ -102,8 +102,9 @@ class SarParams:
     max_length_m : float, default 520.0
         Longest kept object: the largest ships are ~400 m; 520 m leaves room for the sensor
         blur and the hull's wake. Breakwaters, piers and coast are longer (SNAP: 600 m).
-    max_width_m : float, default 120.0
-        Widest kept object (largest beams ~60 m, doubled for blur and moored pairs).
+    max_width_m : float, default 300.0
+        Widest kept object (largest beams ~60 m; the width is measured on the -13 dB core, which
+        the blur and the 8-bit saturation of a bright hull widen, and moored pairs are wider).
     sidelobe_db : float, default 16.0
         Pixels fainter than the object's peak by more than this (dB) and lying on the range or
         azimuth arm through the peak are sidelobes of the point spread function, not hull; a
@@ -157,7 +158,7 @@ class SarParams:
     land_contrast_db : float, default 9.0
         A window whose median cell is brighter than the local sea level by this much is land.
     land_texture : float, default 0.35
-        ... and whose cell means vary (median absolute deviation / median) more than this.
+        Not used by the current land estimate (kept so that recorded settings stay readable).
     sea_window_m : float, default 4000.0
         Side of the window over which the local sea level (darkest smooth cells) is found.
     min_land_area_m2 : float, default 250000.0
