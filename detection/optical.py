@@ -13,10 +13,11 @@
    reference's land: a ship moored at the quay counts, the quay and its cranes do not.
 6. Cloud, shadow and nodata (*invalid_mask*) are never searched; objects mostly surrounded by
    them are dropped (a cloud's edge is not a ship; a masked area is "not observed", not empty).
-7. Without a reference, hulls sticking out of the shore (moored stern-to, at pontoons) are
-   searched as narrow strips of the land (``moored_search``); a hull along a straight quay is
-   only found with a reference. Combs of such strips (finger piers, marina pontoons) are
-   dropped, and two strips closer than a hull (bow and stern of one hull) are reported once.
+7. Without a reference, hulls moored alongside a straight quay are searched as rectangular
+   bulges of the land into the water, off a straight run of ``quay_line_m`` along the shore
+   (``quay_search``, :mod:`detection._optical_quay`). The older search for hulls sticking out
+   of the shore as narrow strips (``moored_search``: stern-to, pontoons; combs of finger piers
+   dropped, a hull's two shore ends reported once) is off by default.
 8. Objects more elongated than a hull (``max_elongation``, widths floored at ``min_width_m``)
    are lines: breakwaters, quay edges, shorelines mixed with water.
 """
