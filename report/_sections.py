@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -420,8 +422,8 @@ def method_notes(data: PortData) -> dict[str, Any]:
     obs = data.observations
     reviews = data.latest_reviews()
     flagged = [d for d in data.detections if review_reasons(d.flags)]
-    assumptions = sorted(
-        {d.assumptions for d in data.detections if d.assumptions and d.kind == "container_stack"}
+    assumptions = _assumption_clauses(
+        d.assumptions for d in data.detections if d.assumptions and d.kind == "container_stack"
     )
     failed = [o for o in obs if o.status == "failed"]
     return {
@@ -457,6 +459,37 @@ def method_notes(data: PortData) -> dict[str, Any]:
             _when(data.span.last_observation_utc),
         ),
     }
+
+
+_EXTRAPOLATED = re.compile(r"extrapolated from (\d+)% observed: (.*)")
+
+
+def _assumption_clauses(texts: Iterable[str]) -> list[str]:
+    """The distinct ``;``-separated clauses of the stack estimates' assumptions, in first-seen order.
+
+    Every estimate states the same TEU model; the ones extrapolated from a partly observed yard
+    differ only by the observed share, summarised as one clause with the range of shares.
+    """
+    clauses: list[str] = []
+    shares: list[int] = []
+    rest = ""
+    for text in texts:
+        for clause in (c.strip() for c in text.split(";")):
+            m = _EXTRAPOLATED.fullmatch(clause)
+            if m:
+                shares.append(int(m.group(1)))
+                rest = m.group(2)
+            elif clause and clause not in clauses:
+                clauses.append(clause)
+    if shares:
+        lo, hi = min(shares), max(shares)
+        span = f"{lo}%" if lo == hi else f"{lo}-{hi}%"
+        n = len(shares)
+        clauses.append(
+            f"{n} estimate{'s' if n != 1 else ''} extrapolated from a partly observed yard "
+            f"({span} observed): {rest}"
+        )
+    return clauses
 
 
 def _detector_settings(observations: list[Any]) -> list[tuple[str, list[tuple[str, str]]]]:

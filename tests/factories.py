@@ -708,7 +708,10 @@ def _report_scene(
                     port, scene_id, k, "container_stack", yard, length_m=200.0, width_m=60.0,
                     shift_m=shift, area_m2=teu * 6.06 * 2.44 / 2.5, teu_low=teu * 0.7,
                     teu_central=teu, teu_high=teu * 1.3,
-                    assumptions="2-3 tiers, 80 % packing, TEU footprint 6.06 x 2.44 m",
+                    assumptions="2-3 tiers, 80 % packing; TEU footprint 6.06 x 2.44 m" + (
+                        f"; extrapolated from {60 + i}% observed: low = observed part only"
+                        if i % 4 == 1 and k == 0 else ""
+                    ),
                 )
             )  # fmt: skip
     obs = ObservationRecord(

@@ -184,12 +184,19 @@ def test_method_counts_reviews_and_states_not_observed(rajin_html: str) -> None:
     assert "<strong>2 reviewed by analysts</strong>" in method
     assert "1 confirmed, 1 rejected" in method
     assert "not observed" in method
+    # The stack estimates' assumptions, each clause once; partial-yard extrapolations summarised.
+    stated = method[method.index("Stated assumptions: ") :].split("</p>", 1)[0]
+    assert stated.count("2-3 tiers, 80 % packing") == 1 and stated.count("TEU footprint") == 1
+    assert re.search(
+        r"\d+ estimates extrapolated from a partly observed yard \(\d+-\d+% observed\)", stated
+    )
+    assert stated.count("extrapolated") == 1
     assert "report-test / sim-sar" in method and "sentinel-1a" in method
     # The settings each observation recorded, grouped: 11 SAR and 11 optical ok observations.
     assert "detect_sar_vessels (bands vv): 11 observations" in method
     assert "detect_optical_vessels (bands green, nir): 11 observations" in method
     assert "measure_container_stacks: 22 observations" in method
-    assert "<td>pfa_exponent</td><td>8.0</td>" in method
+    assert "<dt>pfa_exponent</dt><dd>8.0</dd>" in method
     assert "written before settings were recorded" not in method
     assert "16 of 23 observations were analysed against a pier-side reference" in method
 
