@@ -1,5 +1,6 @@
 """Pure detectors: arrays in, results out, in pixel space. No files, CRSs or Prefect."""
 
+from detection._optical_blocks import detect_optical_vessels_in_blocks
 from detection.blocks import detect_sar_vessels_in_blocks
 from detection.containers import (
     ContainerCount,
@@ -41,6 +42,7 @@ __all__ = [
     "compare_yards",
     "count_containers_vhr",
     "detect_optical_vessels",
+    "detect_optical_vessels_in_blocks",
     "detect_sar_vessels",
     "detect_sar_vessels_in_blocks",
     "detect_snap_cfar",

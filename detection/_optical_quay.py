@@ -33,10 +33,32 @@ Int = NDArray[np.intp]
 
 # Pixels sampled at once (pixels x line samples): bounds memory on full 10980 x 10980 tiles.
 _CHUNK_SAMPLES = 4_000_000
+# Gaussian filters reach this many standard deviations (scipy's default ``truncate``).
+_TRUNCATE = 4.0
+
+
+def quay_reach_px(pixel_size_m: float, params: OpticalParams) -> int:
+    """How far (pixels) the quay tests of one pixel look, for block-wise runs.
+
+    The distance to the open water is needed up to a beam (``quay_max_beam_m``) plus 2 pixels;
+    the shore direction smooths the water mask by 1 pixel, takes a Sobel gradient and smooths
+    the tensor over ``quay_scale_m``; a straight run looks ``quay_line_m`` each way.
+    """
+    p, px = params, pixel_size_m
+    dist = math.ceil(p.quay_max_beam_m / px + 2.0) + 1
+    orient = int(_TRUNCATE * 1.0 + 0.5) + 1 + int(_TRUNCATE * p.quay_scale_m / px + 0.5)
+    run = max(2, math.ceil(p.quay_line_m / px))
+    return max(dist, orient, run)
 
 
 def quay_hulls(
-    land: Bool, sea: Bool, z: F64, *, pixel_size_m: float, params: OpticalParams
+    land: Bool,
+    sea: Bool,
+    z: F64,
+    *,
+    pixel_size_m: float,
+    params: OpticalParams,
+    origin: tuple[int, int] = (0, 0),
 ) -> list[Vessel]:
     """Bulges of *land* into *sea* that a hull moored alongside a straight quay makes.
 
@@ -51,6 +73,9 @@ def quay_hulls(
     pixel_size_m : float
     params : OpticalParams
         ``quay_*`` fields.
+    origin : tuple of int
+        Scene position of the arrays' pixel (0, 0) (a block's window): results are in scene
+        pixels.
 
     Returns
     -------
@@ -77,7 +102,7 @@ def quay_hulls(
             continue
         pr, pc = np.nonzero(labels[sl] == idx)
         vessel = _bulge_vessel(
-            pr + sl[0].start, pc + sl[1].start, dist, normal, coherence, z, px, p
+            pr + sl[0].start, pc + sl[1].start, dist, normal, coherence, z, px, p, origin
         )
         if vessel is not None:
             out.append(vessel)
@@ -91,13 +116,13 @@ def _shore_orientation(sea: Bool, px: float, scale_m: float) -> tuple[F64, F64]:
     of ``scale_m``. Coherence is 1 for a straight shore and falls towards 0 at corners and on
     ragged natural coast.
     """
-    g = ndimage.gaussian_filter(sea.astype(np.float32), 1.0)
+    g = ndimage.gaussian_filter(sea.astype(np.float32), 1.0, truncate=_TRUNCATE)
     gr = ndimage.sobel(g, 0)
     gc = ndimage.sobel(g, 1)
     s = scale_m / px
-    jrr = ndimage.gaussian_filter(gr * gr, s).astype(np.float64)
-    jcc = ndimage.gaussian_filter(gc * gc, s).astype(np.float64)
-    jrc = ndimage.gaussian_filter(gr * gc, s).astype(np.float64)
+    jrr = ndimage.gaussian_filter(gr * gr, s, truncate=_TRUNCATE).astype(np.float64)
+    jcc = ndimage.gaussian_filter(gc * gc, s, truncate=_TRUNCATE).astype(np.float64)
+    jrc = ndimage.gaussian_filter(gr * gc, s, truncate=_TRUNCATE).astype(np.float64)
     normal: F64 = 0.5 * np.arctan2(2.0 * jrc, jrr - jcc)
     coherence: F64 = np.hypot(jrr - jcc, 2.0 * jrc) / np.maximum(jrr + jcc, 1e-12)
     return normal, coherence
@@ -139,6 +164,7 @@ def _bulge_vessel(
     z: F64,
     px: float,
     p: OpticalParams,
+    origin: tuple[int, int],
 ) -> Vessel | None:
     """The vessel a bulge is, or None when it is not hull-shaped or not on a straight quay."""
     if rows.size < p.min_area_px:
@@ -149,7 +175,7 @@ def _bulge_vessel(
         return None
     if float(np.median(coherence[rows, cols])) < p.quay_min_coherence:
         return None
-    shape = measure_shape(rows, cols, pixel_size_m=px)
+    shape = measure_shape(rows + origin[0], cols + origin[1], pixel_size_m=px)
     length_m = shape.length_m
     if not (
         p.quay_min_length_m <= length_m <= p.max_length_m

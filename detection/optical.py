@@ -27,13 +27,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from detection._optical_quay import quay_hulls
+from detection._optical_quay import quay_hulls, quay_reach_px
 from detection.cfar import box_sum, cell_reduce, cell_size_px
 from detection.errors import InputArrayError
 from detection.objects import components_by_size, disk_footprint, label_merged, measure_shape
@@ -43,6 +43,7 @@ from detection.types import Vessel
 __all__ = [
     "OPTICAL_BANDS",
     "detect_optical_vessels",
+    "halo_px",
     "ndwi",
     "to_reflectance",
     "water_from_ndwi",
@@ -73,12 +74,34 @@ def to_reflectance(band: NDArray[np.generic]) -> F32:
     """
     arr = np.asarray(band)
     out = arr.astype(np.float32)
-    if arr.dtype.kind in "iu":
+    if arr.dtype.kind in "iu" or _sample_is_scaled(_finite_sample(out)):
         out *= np.float32(1e-4)
-        return out
+    return out
+
+
+# Floats are tested on a sample of at most ~2 x this many finite values (every step-th one).
+_SCALE_SAMPLE = 100_000
+
+
+def _finite_sample(out: F32) -> F32:
     finite = out[np.isfinite(out)]
-    step = max(1, finite.size // 100_000)
-    if finite.size and np.percentile(finite[::step], 99.9) > 2.0:
+    sample: F32 = finite[:: _sample_step(finite.size)]
+    return sample
+
+
+def _sample_step(n_finite: int) -> int:
+    return max(1, n_finite // _SCALE_SAMPLE)
+
+
+def _sample_is_scaled(sample: F32) -> bool:
+    """Whether float reflectances are x 10000: their 99.9th percentile exceeds 2."""
+    return bool(sample.size and np.percentile(sample, 99.9) > 2.0)
+
+
+def _as_reflectance(arr: NDArray[np.generic], scaled: bool) -> F32:
+    """*arr* as float32, divided by 10000 when *scaled* (as :func:`to_reflectance` decides)."""
+    out = np.asarray(arr).astype(np.float32)
+    if scaled:
         out *= np.float32(1e-4)
     return out
 
@@ -106,11 +129,8 @@ def water_from_ndwi(
     params: OpticalParams = DEFAULT_OPTICAL,
 ) -> Bool:
     """Water mask: NDWI above ``params.ndwi_water``, without specks smaller than a few pixels."""
-    water = ndwi(green, nir) > params.ndwi_water
-    if valid is not None:
-        water &= valid
-    # Dark roofs and shadows on land make water-like specks; real water bodies are larger.
-    min_px = max(4.0, params.min_water_area_m2 / (pixel_size_m * pixel_size_m))
+    water = _ndwi_water(green, nir, valid, params)
+    min_px = _min_water_px(pixel_size_m, params)
     labels, n = ndimage.label(water)
     if n:
         sizes = np.bincount(labels.ravel())
@@ -118,6 +138,27 @@ def water_from_ndwi(
         keep[0] = False
         water = keep[labels]
     return np.asarray(water, dtype=bool)
+
+
+def _ndwi_water(green: F32, nir: F32, valid: Bool | None, params: OpticalParams) -> Bool:
+    """NDWI water before small specks are removed (pixel by pixel)."""
+    water = ndwi(green, nir) > params.ndwi_water
+    if valid is not None:
+        water &= valid
+    return np.asarray(water, dtype=bool)
+
+
+def _min_water_px(pixel_size_m: float, params: OpticalParams) -> float:
+    # Dark roofs and shadows on land make water-like specks; real water bodies are larger.
+    return max(4.0, params.min_water_area_m2 / (pixel_size_m * pixel_size_m))
+
+
+def _max_hole_px(pixel_size_m: float, params: OpticalParams) -> float:
+    return params.max_hole_m2 / (pixel_size_m * pixel_size_m)
+
+
+def _min_sea_px(pixel_size_m: float, params: OpticalParams) -> float:
+    return params.min_sea_area_m2 / (pixel_size_m * pixel_size_m)
 
 
 @dataclass(frozen=True)
@@ -129,6 +170,25 @@ class _Inputs:
     reference: dict[str, F32] | None
     pixel_size_m: float
     params: OpticalParams
+    # Open water (large water bodies); computed here when None. Block-wise runs pass the
+    # scene's, as the size of a water body is not known from one window.
+    sea: Bool | None = None
+    # Position of this array's pixel (0, 0) in the scene: results are in scene pixels.
+    origin: tuple[int, int] = (0, 0)
+
+
+# A moored-ship candidate: its pixels' rows and cols (scene pixels) and their contrast z.
+_Candidate = tuple[F64, F64, F64]
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What one array yields, before the scene-wide merging of lists (steps 7, 8)."""
+
+    objects: list[Vessel] = field(default_factory=list)
+    quay: list[Vessel] = field(default_factory=list)
+    moored: list[_Candidate] = field(default_factory=list)
+    protrusions: list[tuple[float, float]] = field(default_factory=list)
 
 
 def detect_optical_vessels(
@@ -180,22 +240,101 @@ def detect_optical_vessels(
     inputs = _prepare(bands, pixel_size_m, water_mask, invalid_mask, reference, params)
     if not inputs.domain.any():
         return []
+    return _combine(
+        _find(inputs),
+        with_reference=reference is not None,
+        pixel_size_m=pixel_size_m,
+        params=params,
+    )
+
+
+def halo_px(pixel_size_m: float, params: OpticalParams = DEFAULT_OPTICAL) -> int:
+    """Pixels of context each side of a block for detections identical to a one-pass run.
+
+    Block-wise runs get the water, the search domain and the open water from scene-wide
+    passes, so the halo covers only the local steps: the largest distance from a kept object's
+    centre to its farthest pixel (:func:`_object_reach_px`), plus one pixel of outline, plus
+    how far the inputs of a pixel's tests reach (background cells, the reference's shore reach,
+    the quay search's smoothing and straight runs, the moored search's opening).
+    """
+    p, px = params, pixel_size_m
+    c = cell_size_px(p.cell_m, px)
+    blur = p.blur_m / px
+    pixel_reach = (_background_radius_cells(c, px, p) + 1) * c
+    if p.shore_reach_m > 0:
+        pixel_reach = max(pixel_reach, _shore_reach_px(px, p) + 1)
+    reach = _object_reach_px(p.max_length_m / px, p.max_width_m / px, blur) + 1 + pixel_reach
+    if p.quay_search:
+        quay = _object_reach_px(p.max_length_m / px, p.max_length_m / px, 0.0)
+        reach = max(reach, quay + 1 + max(pixel_reach, quay_reach_px(px, p)))
+    if p.moored_search:
+        moored = _object_reach_px(p.max_length_m / px, p.max_moored_beam_m / px, 0.0)
+        opening = 2 * _moored_radius_px(px, p) + 2
+        reach = max(reach, moored + 1 + max(pixel_reach, opening))
+    return int(math.ceil(reach))
+
+
+def _object_reach_px(length_px: float, width_px: float, blur_px: float) -> float:
+    """Farthest a pixel of a connected object of at most this length and width can lie from
+    its centre.
+
+    The second moments bound it: length and width give the largest total variance
+    ``T = l1 + l2`` (``l = (L**2 - 1) / 12 + blur**2``, as :func:`measure_shape` inverts); n
+    distinct pixels have a variance of at least about ``n / (2 pi)`` (a disk), so
+    ``n <= 2 pi (T + 1)``; and an 8-connected path from a pixel at distance D to the far side of
+    the centre puts pixels at distances >= D, D - sqrt(2), ..., whose squares sum to
+    ``D**3 / (3 sqrt(2)) <= n T``. Hull-shaped objects reach about L / 2; the bound is for any
+    pixel set that passes the size tests, so that no such set is cut by a block's edge.
+    """
+    var = sum(max((s * s - 1.0) / 12.0, 0.0) + blur_px * blur_px for s in (length_px, width_px))
+    n_max = 2.0 * math.pi * (var + 1.0)
+    return float((3.0 * math.sqrt(2.0) * n_max * var) ** (1.0 / 3.0))
+
+
+def _find(inputs: _Inputs) -> _Parts:
+    """Objects, quay bulges and moored-ship candidates of one array (scene pixels)."""
+    p = inputs.params
     mu, sigma = _water_background(inputs)
     seed, grow, z = _pixel_tests(inputs, mu, sigma)
-    found = _objects(inputs, seed, grow, z)
-    if inputs.reference is None and params.quay_search:
-        found = _merge_lists(found, _quay_objects(inputs, z))
-    if inputs.reference is None and params.moored_search:
-        found = _merge_lists(found, _moored_objects(inputs, z))
+    objects = _objects(inputs, seed, grow, z)
+    quay: list[Vessel] = []
+    moored: list[_Candidate] = []
+    protrusions: list[tuple[float, float]] = []
+    if inputs.reference is None and p.quay_search:
+        quay = _quay_objects(inputs, z)
+    if inputs.reference is None and p.moored_search:
+        moored, protrusions = _moored_parts(inputs, z)
+    return _Parts(objects, quay, moored, protrusions)
+
+
+def _combine(
+    parts: _Parts, *, with_reference: bool, pixel_size_m: float, params: OpticalParams
+) -> list[Vessel]:
+    """The scene's vessels from its parts: list rules that look across the whole scene."""
+    p, px = params, pixel_size_m
+    found = sorted(parts.objects, key=_rank)
+    if not with_reference and p.quay_search:
+        found = _merge_lists(found, parts.quay)
+    if not with_reference and p.moored_search:
+        found = _merge_lists(found, _moored_vessels(parts.moored, parts.protrusions, px, p))
     return found
+
+
+def _rank(v: Vessel) -> tuple[float, float, float]:
+    return (-v.score, v.row, v.col)
 
 
 def _quay_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
     """Without a reference: hulls alongside a straight quay, as bulges of the land."""
     p, px = inputs.params, inputs.pixel_size_m
     land = inputs.valid & ~inputs.domain
-    sea = components_by_size(inputs.water, min_px=p.min_sea_area_m2 / (px * px))
-    return quay_hulls(land, sea, z, pixel_size_m=px, params=p)
+    return quay_hulls(land, _sea(inputs), z, pixel_size_m=px, params=p, origin=inputs.origin)
+
+
+def _sea(inputs: _Inputs) -> Bool:
+    if inputs.sea is not None:
+        return inputs.sea
+    return components_by_size(inputs.water, min_px=_min_sea_px(inputs.pixel_size_m, inputs.params))
 
 
 def _prepare(
@@ -213,13 +352,9 @@ def _prepare(
         raise InputArrayError(
             f"reference bands must have the scene's shape {shape}. Got {ref['nir'].shape}."
         )
-    valid = np.ones(shape, dtype=bool)
-    for arr in refl.values():
-        valid &= np.isfinite(arr)
-    valid &= (refl["green"] > 0) | (refl["nir"] > 0)  # L2A nodata is 0 in every band
     if invalid_mask is not None:
         _check_shape(invalid_mask, shape, "invalid_mask")
-        valid &= ~np.asarray(invalid_mask, dtype=bool)
+    valid = _valid(refl, invalid_mask)
     if water_mask is not None:
         _check_shape(water_mask, shape, "water_mask")
         water = np.asarray(water_mask, dtype=bool) & valid
@@ -232,13 +367,25 @@ def _prepare(
     return _Inputs(refl, valid, water, domain, ref, pixel_size_m, params)
 
 
-def _check_bands(
-    bands: Mapping[str, NDArray[np.generic]], what: str, pixel_size_m: float
-) -> dict[str, F32]:
+def _valid(refl: Mapping[str, F32], invalid_mask: NDArray[np.bool_] | None) -> Bool:
+    """Observed pixels: finite in every band, not L2A nodata, not in *invalid_mask*."""
+    valid = np.ones(refl["nir"].shape, dtype=bool)
+    for arr in refl.values():
+        valid &= np.isfinite(arr)
+    valid &= (refl["green"] > 0) | (refl["nir"] > 0)  # L2A nodata is 0 in every band
+    if invalid_mask is not None:
+        valid &= ~np.asarray(invalid_mask, dtype=bool)
+    return valid
+
+
+def _check_pixel_size(pixel_size_m: float) -> None:
     if not (
         isinstance(pixel_size_m, int | float) and math.isfinite(pixel_size_m) and pixel_size_m > 0
     ):
         raise InputArrayError(f"pixel_size_m must be a number > 0. Got {pixel_size_m!r}.")
+
+
+def _check_band_names(bands: Mapping[str, object], what: str) -> None:
     missing = [b for b in _REQUIRED if b not in bands]
     if missing:
         raise InputArrayError(
@@ -248,6 +395,13 @@ def _check_bands(
     unknown = sorted(set(bands) - set(OPTICAL_BANDS))
     if unknown:
         logger.debug("ignoring band(s) %s of %s", ", ".join(unknown), what)
+
+
+def _check_bands(
+    bands: Mapping[str, NDArray[np.generic]], what: str, pixel_size_m: float
+) -> dict[str, F32]:
+    _check_pixel_size(pixel_size_m)
+    _check_band_names(bands, what)
     shape = np.shape(bands["nir"])
     if len(shape) != 2:
         raise InputArrayError(f"{what}['nir'] must be 2-D (rows, cols). Got shape {shape}.")
@@ -273,25 +427,39 @@ def _search_domain(
 ) -> Bool:
     """Water, plus non-water holes that fit a ship, plus a ship's beam of shore with a reference."""
     holes = ndimage.binary_fill_holes(water) & ~water
-    max_px = params.max_hole_m2 / (pixel_size_m * pixel_size_m)
+    max_px = _max_hole_px(pixel_size_m, params)
     labels, n = ndimage.label(holes)
     if n:
         sizes = np.bincount(labels.ravel())
         small = sizes <= max_px
         small[0] = False
         holes = small[labels]
-    domain = water | holes
+    return _reach_shore(water | holes, valid, with_reference, pixel_size_m, params)
+
+
+def _reach_shore(
+    domain: Bool, valid: Bool, with_reference: bool, pixel_size_m: float, params: OpticalParams
+) -> Bool:
+    """The domain, reaching ``shore_reach_m`` into the land with a reference; observed only."""
     if with_reference:
-        reach = max(1, int(round(params.shore_reach_m / pixel_size_m)))
+        reach = _shore_reach_px(pixel_size_m, params)
         domain = ndimage.binary_dilation(domain, structure=disk_footprint(reach))
     return np.asarray(domain & valid, dtype=bool)
+
+
+def _shore_reach_px(pixel_size_m: float, params: OpticalParams) -> int:
+    return max(1, int(round(params.shore_reach_m / pixel_size_m)))
+
+
+def _background_radius_cells(c: int, pixel_size_m: float, params: OpticalParams) -> int:
+    return max(1, math.ceil((params.background_m / (c * pixel_size_m) - 1.0) / 2.0))
 
 
 def _water_background(inputs: _Inputs) -> tuple[dict[str, F64], dict[str, F64]]:
     """Per-cell mean and spread of each contrast band over the water around the cell."""
     p = inputs.params
     c = cell_size_px(p.cell_m, inputs.pixel_size_m)
-    r = max(1, math.ceil((p.background_m / (c * inputs.pixel_size_m) - 1.0) / 2.0))
+    r = _background_radius_cells(c, inputs.pixel_size_m, p)
     w = inputs.water
     n = box_sum(cell_reduce(w, c, "sum").astype(np.float64), r)
     mu: dict[str, F64] = {}
@@ -369,6 +537,7 @@ def _changed(
 
 def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
     p, px = inputs.params, inputs.pixel_size_m
+    r0, c0 = inputs.origin
     labels, n = label_merged(grow, 0.0)
     if n == 0:
         return []
@@ -384,7 +553,7 @@ def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
             continue  # a change on the quay (traffic, containers) is not a ship
         rr, cc = np.nonzero(sub)
         shape = measure_shape(
-            rr + sl[0].start, cc + sl[1].start, pixel_size_m=px, blur_px=p.blur_m / px
+            rr + (sl[0].start + r0), cc + (sl[1].start + c0), pixel_size_m=px, blur_px=p.blur_m / px
         )
         if not (
             p.min_length_m <= shape.length_m <= p.max_length_m
@@ -409,7 +578,7 @@ def _objects(inputs: _Inputs, seed: Bool, grow: Bool, z: F64) -> list[Vessel]:
                 flags=flags,
             )
         )
-    out.sort(key=lambda v: (-v.score, v.row, v.col))
+    out.sort(key=_rank)
     return out
 
 
@@ -427,7 +596,7 @@ def _observed(valid: Bool, sl: tuple[slice, slice], sub: Bool, p: OpticalParams)
     return float(valid[r0:r1, c0:c1][ring].mean()) >= p.valid_fraction_min
 
 
-def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
+def _moored_parts(inputs: _Inputs, z: F64) -> tuple[list[_Candidate], list[tuple[float, float]]]:
     """Without a reference: hulls moored against the shore, as narrow bulges of the land.
 
     A hull moored bow- or stern-to, or at a pontoon, sticks out of the land as a narrow strip
@@ -436,20 +605,23 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
     in part); what the opening removed, touching the open water, elongated and ship-sized, is a
     moored-ship candidate (flag ``moored_shape``). A hull lying along a straight quay is part of
     the quay's outline and is *not* found this way: that needs a reference.
+
+    Returns the candidates and the centres of all shore protrusions; :func:`_moored_vessels`
+    applies the comb and pair rules, which look at neighbours, to the scene's lists.
     """
     p, px = inputs.params, inputs.pixel_size_m
     land = inputs.valid & ~inputs.domain
-    r = max(1, int(round(p.max_moored_beam_m / 2.0 / px)))
+    r = _moored_radius_px(px, p)
     # Land continues beyond the image edge: pad with the edge so the opening does not eat it.
     padded = np.pad(land, r + 1, mode="edge")
     opened = ndimage.binary_opening(padded, structure=disk_footprint(r))[
         r + 1 : -r - 1, r + 1 : -r - 1
     ]
     bulges = land & ~opened
-    sea = components_by_size(inputs.water, min_px=p.min_sea_area_m2 / (px * px))
-    near_sea = ndimage.binary_dilation(sea, structure=np.ones((3, 3), bool))
+    near_sea = ndimage.binary_dilation(_sea(inputs), structure=np.ones((3, 3), bool))
     labels, n = ndimage.label(bulges, structure=np.ones((3, 3), bool))
-    candidates: list[tuple[F64, F64]] = []
+    r0, c0 = inputs.origin
+    candidates: list[_Candidate] = []
     protrusions: list[tuple[float, float]] = []
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None:
@@ -461,7 +633,8 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
         if touching < p.min_sea_contact:
             continue
         rr, cc = np.nonzero(sub)
-        rows, cols = (rr + sl[0].start).astype(np.float64), (cc + sl[1].start).astype(np.float64)
+        rows = (rr + (sl[0].start + r0)).astype(np.float64)
+        cols = (cc + (sl[1].start + c0)).astype(np.float64)
         shape = measure_shape(rows, cols, pixel_size_m=px)
         protrusions.append((shape.row, shape.col))  # finger piers count in a comb too
         if (
@@ -470,14 +643,32 @@ def _moored_objects(inputs: _Inputs, z: F64) -> list[Vessel]:
             and p.min_elongation * shape.width_m <= shape.length_m
             and shape.length_m <= p.max_elongation * max(shape.width_m, p.min_width_m)
         ):
-            candidates.append((rows, cols))
-    kept = _drop_combs(candidates, protrusions, px, p)
-    return [_moored_vessel(rows, cols, z, px) for rows, cols in _pair_ends(kept, px, p)]
+            zi = z[rr + sl[0].start, cc + sl[1].start].astype(np.float64)
+            candidates.append((rows, cols, zi))
+    return candidates, protrusions
 
 
-def _moored_vessel(rows: F64, cols: F64, z: F64, px: float) -> Vessel:
+def _moored_radius_px(pixel_size_m: float, params: OpticalParams) -> int:
+    return max(1, int(round(params.max_moored_beam_m / 2.0 / pixel_size_m)))
+
+
+def _moored_vessels(
+    candidates: list[_Candidate],
+    protrusions: list[tuple[float, float]],
+    px: float,
+    p: OpticalParams,
+) -> list[Vessel]:
+    """Moored vessels from the scene's candidates: combs dropped, a hull's two ends joined."""
+    # Raster order of each candidate's first pixel (the labelling order of a one-pass run):
+    # the pairing of equally distant ends must not depend on how the scene was cut.
+    ordered = sorted(candidates, key=lambda c: (c[0][0], c[1][0]))
+    kept = _drop_combs(ordered, protrusions, px, p)
+    return [_moored_vessel(cand, px) for cand in _pair_ends(kept, px, p)]
+
+
+def _moored_vessel(cand: _Candidate, px: float) -> Vessel:
+    rows, cols, zi = cand
     shape = measure_shape(rows, cols, pixel_size_m=px)
-    zi = z[rows.astype(np.intp), cols.astype(np.intp)]
     return Vessel(
         row=round(shape.row, 3),
         col=round(shape.col, 3),
@@ -490,16 +681,16 @@ def _moored_vessel(rows: F64, cols: F64, z: F64, px: float) -> Vessel:
     )
 
 
-def _centre(pixels: tuple[F64, F64]) -> tuple[float, float]:
+def _centre(pixels: _Candidate) -> tuple[float, float]:
     return float(pixels[0].mean()), float(pixels[1].mean())
 
 
 def _drop_combs(
-    candidates: list[tuple[F64, F64]],
+    candidates: list[_Candidate],
     protrusions: list[tuple[float, float]],
     px: float,
     p: OpticalParams,
-) -> list[tuple[F64, F64]]:
+) -> list[_Candidate]:
     """Drop candidates in a comb of shore protrusions (finger piers, pontoons of a marina)."""
     if p.comb_min_neighbours <= 0 or not candidates:
         return candidates
@@ -515,9 +706,7 @@ def _drop_combs(
     return out
 
 
-def _pair_ends(
-    candidates: list[tuple[F64, F64]], px: float, p: OpticalParams
-) -> list[tuple[F64, F64]]:
+def _pair_ends(candidates: list[_Candidate], px: float, p: OpticalParams) -> list[_Candidate]:
     """Join candidates closer than ``moored_pair_m``, nearest pairs first: one hull's two ends."""
     if p.moored_pair_m <= 0 or len(candidates) < 2:
         return candidates
@@ -537,6 +726,7 @@ def _pair_ends(
             (
                 np.concatenate([candidates[i][0], candidates[j][0]]),
                 np.concatenate([candidates[i][1], candidates[j][1]]),
+                np.concatenate([candidates[i][2], candidates[j][2]]),
             )
         )
     out += [c for k, c in enumerate(candidates) if k not in used]
@@ -552,5 +742,5 @@ def _merge_lists(primary: list[Vessel], extra: list[Vessel]) -> list[Vessel]:
             for u in primary
         ):
             out.append(v)
-    out.sort(key=lambda v: (-v.score, v.row, v.col))
+    out.sort(key=_rank)
     return out
