@@ -25,6 +25,9 @@ _OPTICAL = ("blue", "green", "red", "nir", "swir16", "scl")
 _REQUIRED = ("green", "nir")
 # Images up to this many pixels are read whole; larger ones are processed block by block.
 _ONE_PASS_MAX_PX = 6144 * 6144
+# Core block side of block-wise optical detection: ~1.4 GB max RSS on a full Sentinel-2 tile
+# (bench/README.md, "Memory").
+_OPTICAL_BLOCK_PX = 2048
 
 
 class _OneLineError(click.ClickException):
@@ -182,18 +185,60 @@ def _detect_sar(image: str, pixel_size_m: float | None, water_mask: str | None) 
 def _detect_optical(
     paths: dict[str, str], pixel_size_m: float | None, water_mask: str | None
 ) -> Any:
-    from detection import detect_optical_vessels
+    from detection import detect_optical_vessels, detect_optical_vessels_in_blocks
     from geo.images import check_not_empty, open_band_set, read_band_set, read_water_mask
 
     sources = open_band_set(paths, pixel_size_m=pixel_size_m)
     nir = sources["nir"]
     check_not_empty(nir)
-    arrays, invalid = read_band_set(sources)
-    water = None if water_mask is None else read_water_mask(water_mask, nir)
-    vessels = detect_optical_vessels(
-        arrays, pixel_size_m=nir.pixel_size_m, water_mask=water, invalid_mask=invalid
-    )
+    if nir.shape[0] * nir.shape[1] <= _ONE_PASS_MAX_PX:
+        arrays, invalid = read_band_set(sources)
+        water = None if water_mask is None else read_water_mask(water_mask, nir)
+        vessels = detect_optical_vessels(
+            arrays, pixel_size_m=nir.pixel_size_m, water_mask=water, invalid_mask=invalid
+        )
+    else:
+        # Full tiles: bands read window by window (memory bounded by the block size).
+        water = None if water_mask is None else read_water_mask(water_mask, nir)
+        vessels = detect_optical_vessels_in_blocks(
+            {name: src for name, src in sources.items() if name != "scl"},
+            pixel_size_m=nir.pixel_size_m,
+            water_mask=water,
+            invalid_mask=_NotObserved(sources),
+            block_px=_OPTICAL_BLOCK_PX,
+        )
     return nir, vessels
+
+
+class _NotObserved:
+    """Window-readable "not observed" mask of a band set, as :func:`read_band_set` builds it
+    whole: nodata in any band, or the SCL band's cloud/shadow/nodata classes."""
+
+    def __init__(self, sources: dict[str, Any]) -> None:
+        self.sources = sources
+        self.shape = sources["nir"].shape
+
+    def __getitem__(self, key: tuple[slice, slice]) -> Any:
+        from geo.images import read_scl_invalid
+
+        out = None
+        for name, src in self.sources.items():
+            bad = read_scl_invalid(_WindowOf(src, key)) if name == "scl" else ~src.valid(key)
+            out = bad if out is None else out | bad
+        return out
+
+
+class _WindowOf:
+    """One window of a raster source, shaped like the source for the whole-band helpers."""
+
+    def __init__(self, source: Any, key: tuple[slice, slice]) -> None:
+        self.source, self.key = source, key
+
+    def read(self) -> Any:
+        return self.source[self.key]
+
+    def valid(self) -> Any:
+        return self.source.valid(self.key)
 
 
 commands = [detect_command]

@@ -209,3 +209,49 @@ def test_real_process_contract(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_optical_large_image_block_by_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the one-pass size, bands are read window by window: same vessels as one pass."""
+    import flows.commands.detect as detect_module
+
+    shape = (330, 300)
+    rng = np.random.default_rng(5)
+    land = np.zeros(shape, dtype=bool)
+    land[:60] = True
+    hulls = [
+        det_hull(shape, row=61.5, col=150, length_px=20, width_px=3, heading_deg=90),  # quay
+        det_hull(shape, row=127.5, col=130, length_px=14, width_px=3, heading_deg=20),  # edges
+        det_hull(shape, row=265, col=230, length_px=14, width_px=3, heading_deg=0),  # in cloud
+    ]
+    for _ in range(10):
+        row, col = rng.uniform(170, 320), rng.uniform(10, 290)
+        hulls.append(det_hull(shape, row=row, col=col, length_px=12, width_px=3, heading_deg=60))
+    bands = det_optical_scene(shape, land=land, hulls=hulls, seed=6, scaled=True)
+    scl = np.full(shape, 6, dtype=np.uint8)  # water
+    scl[240:290, 200:260] = 9  # cloud high probability
+    args = ["--sensor", "optical"]
+    for name, arr in (*bands.items(), ("scl", scl)):
+        path = det_write_raster(tmp_path / f"{name}.tif", arr, crs="EPSG:32633", transform=UTM)
+        args += ["--band", f"{name}={path}"]
+    water = det_write_raster(
+        tmp_path / "water.tif", (~land).astype(np.uint8), crs="EPSG:32633", transform=UTM
+    )
+    outs = []
+    for blocks in (False, True):
+        if blocks:
+            monkeypatch.setattr(detect_module, "_ONE_PASS_MAX_PX", 100 * 100)
+            monkeypatch.setattr(detect_module, "_OPTICAL_BLOCK_PX", 64)
+        for extra in ([], ["--water-mask", str(water)]):
+            out = tmp_path / f"out_{blocks}_{len(extra)}.geojson"
+            code, _, stderr = _run([*args, *extra, "--out", str(out)])
+            assert code == 0, stderr
+            outs.append(_fc(out)["features"])
+    one, one_water, blocked, blocked_water = outs
+    assert len(one) >= 8 and len(one_water) >= 8
+    assert not any(
+        240 <= f["properties"]["row"] < 290 and 200 <= f["properties"]["col"] < 260 for f in one
+    )
+    assert blocked == one and blocked_water == one_water
