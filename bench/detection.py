@@ -15,6 +15,9 @@ Run: ``.venv/bin/python bench/detection.py`` (all sections, ~3-5 min on 2 cores)
   numpy pass over the same array, and against an obvious sliding-window CFAR.
 * **memory** - peak memory of block-wise detection over a full-scene-sized (25,000 x 17,000)
   generated raster, in a fresh process (tracemalloc peak and maximum resident set size).
+* **optmemory** - ``berthwatch detect --sensor optical`` on a GENERATED full Sentinel-2 tile
+  (10,980 x 10,980, four uint16 bands and an SCL band written as GeoTIFFs), in a fresh process:
+  time and maximum resident set size of the block-wise path (not run by default: ~4 min).
 
 Scoring follows the data README: a detection hits a labelled box when its (row, col) lies inside
 the box grown on every side by ``max(2 px, 0.2 * max(h, w))`` (edges at +-0.5 px of the extreme
@@ -623,6 +626,130 @@ def memory(rows: int = 25000, cols: int = 17000, block_px: int = 4096) -> list[s
     ]
 
 
+# ----------------------------------------------------------------------------- optical memory
+
+
+def write_optical_tile(folder: Path, n: int = 10980, tile: int = 1024, seed: int = 0) -> None:
+    """Write a GENERATED n x n Sentinel-2-like tile (B02, B03, B04, B08 uint16, SCL) window by
+    window: land above a straight quay with hulls alongside, a mole, a marina comb, an island
+    with a lake, a few thousand hulls at sea, and clouds in the SCL band."""
+    import rasterio
+    from affine import Affine
+    from skimage.draw import polygon
+
+    levels = {  # (water, land, hull) reflectance, as tests/factories.det_optical_scene
+        "blue": (0.06, 0.10, 0.12),
+        "green": (0.05, 0.11, 0.12),
+        "red": (0.03, 0.12, 0.14),
+        "nir": (0.015, 0.25, 0.24),
+    }
+    profile = {
+        "driver": "GTiff", "height": n, "width": n, "count": 1, "crs": "EPSG:32633",
+        "transform": Affine(10.0, 0.0, 500000.0, 0.0, -10.0, 4500000.0),
+        "tiled": True, "blockxsize": 512, "blockysize": 512,
+    }  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    dss = {
+        name: rasterio.open(
+            folder / f"{name}.tif", "w", dtype="uint8" if name == "scl" else "uint16", **profile
+        )
+        for name in (*levels, "scl")
+    }
+    quay = n // 5
+    try:
+        for r0 in range(0, n, tile):
+            for c0 in range(0, n, tile):
+                rng = np.random.default_rng([seed, r0, c0])
+                h, w = min(tile, n - r0), min(tile, n - c0)
+                rr, cc = np.ogrid[r0 : r0 + h, c0 : c0 + w]
+                land = np.broadcast_to(rr < quay, (h, w)).copy()
+                land |= (rr < quay + 500) & (cc >= n // 2) & (cc < n // 2 + 4)  # mole
+                land |= (rr < quay + 6) & (cc >= n // 3) & (cc < n // 3 + 300) & (cc % 6 == 0)
+                d2 = (rr - 0.7 * n) ** 2 + (cc - 0.3 * n) ** 2
+                land |= (d2 < 400**2) & (d2 >= 60**2)  # island with a lake
+                hull = np.zeros((h, w), dtype=bool)
+                for _ in range(25):
+                    r, c = rng.uniform(0, h), rng.uniform(0, w)
+                    if r0 + r < quay + 50:
+                        continue
+                    t, length, beam = rng.uniform(0, np.pi), rng.uniform(4, 25), rng.uniform(2, 4)
+                    u, v = (-np.cos(t), np.sin(t)), (-np.sin(t), -np.cos(t))
+                    pts = [
+                        (r + a * length / 2 * u[0] + b * beam / 2 * v[0],
+                         c + a * length / 2 * u[1] + b * beam / 2 * v[1])
+                        for a, b in ((1, 1), (1, -1), (-1, -1), (-1, 1))
+                    ]  # fmt: skip
+                    pr, pc = polygon([p[0] for p in pts], [p[1] for p in pts], shape=(h, w))
+                    hull[pr, pc] = True
+                for cq in range(200, n, 400):  # hulls alongside the quay, 200 m x 30 m
+                    if c0 <= cq < c0 + w and r0 <= quay < r0 + h:
+                        hull[quay - r0 : quay - r0 + 3, cq - c0 : min(cq - c0 + 20, w)] = True
+                win = ((r0, r0 + h), (c0, c0 + w))
+                for name, (wl, gl, hl) in levels.items():
+                    band = rng.normal(wl, 0.003, size=(h, w))
+                    band[land] = rng.normal(gl, 0.03, size=int(land.sum()))
+                    band[hull] = rng.normal(hl, 0.02, size=int(hull.sum()))
+                    dss[name].write((band.clip(0, 1) * 10000).round().astype(np.uint16), 1,
+                                    window=win)  # fmt: skip
+                scl = np.where(land, 5, 6).astype(np.uint8)
+                for cr, ccl in ((0.5, 0.8), (0.85, 0.55)):  # two clouds, 1.5 km across
+                    scl[(rr - cr * n) ** 2 + (cc - ccl * n) ** 2 < 75**2] = 9
+                dss["scl"].write(scl, 1, window=win)
+    finally:
+        for ds in dss.values():
+            ds.close()
+
+
+def optmemory_child(folder: str, block_px: int) -> None:
+    """Run in a fresh process: ``berthwatch detect --sensor optical`` on the tile, print JSON."""
+    import flows.commands.detect as detect_module
+    from flows.cli import cli
+
+    detect_module._OPTICAL_BLOCK_PX = block_px
+    args = ["detect", "--sensor", "optical"]
+    for name in ("blue", "green", "red", "nir", "scl"):
+        args += ["--band", f"{name}={folder}/{name}.tif"]
+    out = Path(folder) / "vessels.geojson"
+    t0 = time.perf_counter()
+    cli.main([*args, "--out", str(out)], standalone_mode=False)
+    dt = time.perf_counter() - t0
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = json.loads(out.read_text())["features"]
+    print(json.dumps({"seconds": dt, "max_rss_mb": rss_kb / 1024, "detections": len(found)}))
+
+
+def optmemory(n: int = 10980, block_px: int = 2048) -> list[str]:
+    """Write the tile, then run the CLI twice in fresh processes: with GDAL's default block
+    cache (5 % of the machine's RAM) and with ``GDAL_CACHEMAX=64`` (MB), which separates
+    GDAL's cache from the detector's own memory."""
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="berthwatch-optmem-") as tmp:
+        t0 = time.perf_counter()
+        write_optical_tile(Path(tmp), n)
+        gen_s = time.perf_counter() - t0
+        for cache in (None, "64"):
+            env = {k: v for k, v in os.environ.items() if k != "GDAL_CACHEMAX"}
+            if cache is not None:
+                env["GDAL_CACHEMAX"] = cache
+            proc = subprocess.run(
+                [sys.executable, __file__, "--optmemory-child", f"{tmp},{block_px}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+            )
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(
+                f"| {n} x {n} px ({n * n / 1e6:.0f} Mpx) x 4 bands + SCL, GeoTIFF uint16, "
+                f"blocks of {block_px} px | GDAL_CACHEMAX {cache or 'default'} | "
+                f"{res['seconds']:.0f} s ({n * n / 1e6 / res['seconds']:.2f} Mpx/s; writing the "
+                f"files {gen_s:.0f} s) | {res['max_rss_mb']:.0f} MB | {res['detections']} |"
+            )
+    return rows
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -654,9 +781,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     ap.add_argument("--optical", default="", help="OpticalParams overrides")
     ap.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--optmemory-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--optmemory-px", type=int, default=10980, help="side of the optmemory tile")
     args = ap.parse_args(argv)
     if args.memory_child:
         memory_child(*map(int, args.memory_child.split(",")))
+        return
+    if args.optmemory_child:
+        folder, block = args.optmemory_child.rsplit(",", 1)
+        optmemory_child(folder, int(block))
         return
     only = set(args.only.split(","))
     sar_p = _override(SarParams(), args.sar)
@@ -689,6 +822,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("\n### Peak memory, full-scene-sized GENERATED raster, block-wise\n")
         print("| raster | time | tracemalloc peak | max RSS | detections |\n|---|---|---|---|---|")
         print("\n".join(memory()))
+    if "optmemory" in only:
+        print("\n### `berthwatch detect --sensor optical`, GENERATED full Sentinel-2 tile\n")
+        print("| raster | GDAL cache | time | max RSS | detections |\n|---|---|---|---|---|")
+        print("\n".join(optmemory(args.optmemory_px)))
 
 
 def _override(params: Any, spec: str) -> Any:
