@@ -314,9 +314,9 @@ def _combine(
     p, px = params, pixel_size_m
     found = sorted(parts.objects, key=_rank)
     if not with_reference and p.quay_search:
-        found = _merge_lists(found, parts.quay)
+        found = _merge_lists(found, parts.quay, px)
     if not with_reference and p.moored_search:
-        found = _merge_lists(found, _moored_vessels(parts.moored, parts.protrusions, px, p))
+        found = _merge_lists(found, _moored_vessels(parts.moored, parts.protrusions, px, p), px)
     return found
 
 
@@ -733,12 +733,12 @@ def _pair_ends(candidates: list[_Candidate], px: float, p: OpticalParams) -> lis
     return out
 
 
-def _merge_lists(primary: list[Vessel], extra: list[Vessel]) -> list[Vessel]:
-    """Add *extra* vessels whose centre is not inside the footprint of a *primary* one."""
+def _merge_lists(primary: list[Vessel], extra: list[Vessel], pixel_size_m: float) -> list[Vessel]:
+    """Add *extra* vessels whose centre is not within half a length of a *primary* one's centre."""
     out = list(primary)
     for v in extra:
         if not any(
-            abs(v.row - u.row) <= 0.5 * u.length_m and abs(v.col - u.col) <= 0.5 * u.length_m
+            math.hypot(v.row - u.row, v.col - u.col) <= 0.5 * u.length_m / pixel_size_m
             for u in primary
         ):
             out.append(v)
