@@ -719,10 +719,13 @@ def optmemory_child(folder: str, block_px: int) -> None:
 
 
 def optmemory(n: int = 10980, block_px: int = 2048) -> list[str]:
-    """Write the tile, then run the CLI twice in fresh processes: with GDAL's default block
-    cache (5 % of the machine's RAM) and with ``GDAL_CACHEMAX=64`` (MB), which separates
-    GDAL's cache from the detector's own memory."""
+    """Write the tile, then run the CLI twice in fresh processes: with berthwatch's own cap on
+    GDAL's block cache (``geo.images.READ_CACHE_MB``; GDAL's default is 5 % of the machine's
+    RAM) and with ``GDAL_CACHEMAX=64`` (MB), which separates GDAL's cache from the detector's
+    own memory."""
     import tempfile
+
+    from geo.images import READ_CACHE_MB
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="berthwatch-optmem-") as tmp:
@@ -743,7 +746,8 @@ def optmemory(n: int = 10980, block_px: int = 2048) -> list[str]:
             res = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(
                 f"| {n} x {n} px ({n * n / 1e6:.0f} Mpx) x 4 bands + SCL, GeoTIFF uint16, "
-                f"blocks of {block_px} px | GDAL_CACHEMAX {cache or 'default'} | "
+                f"blocks of {block_px} px | GDAL cache {cache or READ_CACHE_MB} MB"
+                f"{'' if cache else ' (berthwatch default)'} | "
                 f"{res['seconds']:.0f} s ({n * n / 1e6 / res['seconds']:.2f} Mpx/s; writing the "
                 f"files {gen_s:.0f} s) | {res['max_rss_mb']:.0f} MB | {res['detections']} |"
             )

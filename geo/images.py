@@ -43,8 +43,10 @@ from geo.transforms import pixels_to_lonlat
 from geo.types import PathLikeStr
 
 __all__ = [
+    "READ_CACHE_MB",
     "SCL_NOT_OBSERVED",
     "RasterSource",
+    "bounded_gdal_cache",
     "check_not_empty",
     "ground_pixel_size_m",
     "open_band_set",
@@ -69,6 +71,25 @@ def _rasterio() -> Any:
     import rasterio
 
     return rasterio
+
+
+#: GDAL's block cache (MB) while detection reads images block by block. GDAL's default (5 % of
+#: RAM) roughly doubled the peak memory of block-wise detection on a full Sentinel-2 tile
+#: (bench/README.md, "Memory"); the reads are sequential, so a small cache costs nothing.
+READ_CACHE_MB = 256
+
+
+@contextlib.contextmanager
+def bounded_gdal_cache(mb: int = READ_CACHE_MB) -> Iterator[None]:
+    """Limit GDAL's block cache to *mb* megabytes inside the block (``$GDAL_CACHEMAX`` wins).
+
+    rasterio passes an integer ``GDAL_CACHEMAX`` to ``GDALSetCacheMax64``, in bytes.
+    """
+    if os.environ.get("GDAL_CACHEMAX"):
+        yield  # the user's setting, read by GDAL itself
+        return
+    with _rasterio().Env(GDAL_CACHEMAX=int(mb) * 1024 * 1024):
+        yield
 
 
 @contextlib.contextmanager

@@ -25,6 +25,8 @@ _OPTICAL = ("blue", "green", "red", "nir", "swir16", "scl")
 _REQUIRED = ("green", "nir")
 # Images up to this many pixels are read whole; larger ones are processed block by block.
 _ONE_PASS_MAX_PX = 6144 * 6144
+# The same for optical band sets, whose one pass needs ~140 bytes per pixel (1.3 GB at 3,000²).
+_OPTICAL_ONE_PASS_MAX_PX = 3072 * 3072
 # Core block side of block-wise optical detection: ~1.4 GB max RSS on a full Sentinel-2 tile
 # (bench/README.md, "Memory").
 _OPTICAL_BLOCK_PX = 2048
@@ -130,12 +132,15 @@ def detect_command(
       berthwatch detect --sensor optical --band green=B03.tif --band nir=B08.tif \\
           --out ships.geojson
     """
+    from geo.images import bounded_gdal_cache
+
     if sensor == "sar":
         if bands:
             raise click.BadParameter("--band is for --sensor optical.", param_hint="--band")
         if not image:
             raise click.BadParameter("--sensor sar needs an IMAGE file.", param_hint="IMAGE")
-        source, vessels = _detect_sar(image, pixel_size_m, water_mask)
+        with bounded_gdal_cache():
+            source, vessels = _detect_sar(image, pixel_size_m, water_mask)
     else:
         if image:
             raise click.BadParameter(
@@ -150,7 +155,8 @@ def detect_command(
                 "--band green=...).",
                 param_hint="--band",
             )
-        source, vessels = _detect_optical(parsed, pixel_size_m, water_mask)
+        with bounded_gdal_cache():
+            source, vessels = _detect_optical(parsed, pixel_size_m, water_mask)
     from geo.images import write_vessels_geojson
 
     n = write_vessels_geojson(vessels, out_path, source)
@@ -191,7 +197,7 @@ def _detect_optical(
     sources = open_band_set(paths, pixel_size_m=pixel_size_m)
     nir = sources["nir"]
     check_not_empty(nir)
-    if nir.shape[0] * nir.shape[1] <= _ONE_PASS_MAX_PX:
+    if nir.shape[0] * nir.shape[1] <= _OPTICAL_ONE_PASS_MAX_PX:
         arrays, invalid = read_band_set(sources)
         water = None if water_mask is None else read_water_mask(water_mask, nir)
         vessels = detect_optical_vessels(

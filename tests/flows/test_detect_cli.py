@@ -242,7 +242,7 @@ def test_optical_large_image_block_by_block(
     outs = []
     for blocks in (False, True):
         if blocks:
-            monkeypatch.setattr(detect_module, "_ONE_PASS_MAX_PX", 100 * 100)
+            monkeypatch.setattr(detect_module, "_OPTICAL_ONE_PASS_MAX_PX", 100 * 100)
             monkeypatch.setattr(detect_module, "_OPTICAL_BLOCK_PX", 64)
         for extra in ([], ["--water-mask", str(water)]):
             out = tmp_path / f"out_{blocks}_{len(extra)}.geojson"
