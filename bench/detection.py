@@ -202,7 +202,9 @@ def _near_boxes(boxes: Sequence[Box], near: np.ndarray) -> list[bool]:
 # ----------------------------------------------------------------------------- dev data
 
 
-def dev_sar(data: Path, params: SarParams) -> dict[str, dict[str, Score]]:
+def dev_sar(
+    data: Path, params: SarParams, near_params: SarParams | None = None
+) -> dict[str, dict[str, Score]]:
     manifest = json.loads((data / "manifest.json").read_text())
     out: dict[str, dict[str, Score]] = {}
     for it in manifest["items"]:
@@ -211,7 +213,7 @@ def dev_sar(data: Path, params: SarParams) -> dict[str, dict[str, Score]]:
         image, valid = _read(data / it["image"])
         px = float(it["pixel_size_m"])
         boxes, lengths = _sar_labels(it)
-        land = _sar_land(image, valid, px)
+        land = _sar_land(image, valid, px, near_params)
         near_point, near = _near_fn(land, NEAR_PIER_M / px)
         near_lab = _near_boxes(boxes, near)
         ds = "opensarship" if it["dataset"] == "opensarship" else it["dataset"]
@@ -241,12 +243,26 @@ def _sar_labels(it: dict[str, Any]) -> tuple[list[Box], float | None]:
     return [(cr - h + 0.5, cc - h + 0.5, cr + h - 0.5, cc + h - 0.5)], length
 
 
-def _sar_land(image: np.ndarray, valid: np.ndarray, px: float) -> np.ndarray:
+def _sar_land(
+    image: np.ndarray, valid: np.ndarray, px: float, p: SarParams | None = None
+) -> np.ndarray:
     x, ok, _ = to_intensity(image, valid=None if valid.all() else valid)
-    p = SarParams()
+    p = p or SarParams()
     c = cell_size_px(p.cell_m, px)
-    cells = estimate_land_cells(cell_stats(x, ok, None, c), cell_m=c * px, params=p)
+    cells = estimate_land_cells(
+        cell_stats(x, ok, None, c),
+        cell_m=c * px,
+        params=p,
+        image=x,
+        # As detect_sar_vessels: an integer image's 0 is a clipped floor, not a sea level.
+        valid=_above_zero(x, ok) if image.dtype.kind in "iu" and p.clipped_zero_background else ok,
+        cell_px=c,
+    )
     return np.kron(cells, np.ones((c, c), bool))[: image.shape[0], : image.shape[1]]
+
+
+def _above_zero(x: np.ndarray, ok: np.ndarray | None) -> np.ndarray:
+    return x > 0 if ok is None else ok & (x > 0)
 
 
 def _ours_sar(params: SarParams) -> Callable[[np.ndarray, float, np.ndarray], list[Vessel]]:
@@ -784,6 +800,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--sar", default="", help="SarParams overrides, e.g. 'pfa_exponent=7,cell_m=80'"
     )
     ap.add_argument("--optical", default="", help="OpticalParams overrides")
+    ap.add_argument(
+        "--near-sar",
+        default="",
+        help="SarParams overrides of the land estimate that decides which SAR labels are "
+        "near-pier (default: all defaults), e.g. 'land_max_dark_share=1.0' for the labels of "
+        "the estimate without the sea-dark test",
+    )
     ap.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--optmemory-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--optmemory-px", type=int, default=10980, help="side of the optmemory tile")
@@ -803,7 +826,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
     if only & {"dev", "devsar"} and (args.data / "manifest.json").exists():
-        scores = _with_total(dev_sar(args.data, sar_p), "SAR all labelled chips")
+        scores = _with_total(
+            dev_sar(args.data, sar_p, _override(SarParams(), args.near_sar)),
+            "SAR all labelled chips",
+        )
         _print_scores("SAR, real data (DEV split)", scores)
         print("\nClutter model fit: pixels of 6 empty LS-SSDD sea chips above the threshold\n")
         print("\n".join(clutter_calibration(args.data)))

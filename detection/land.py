@@ -10,7 +10,12 @@ buildings, double bounce) over large areas. Working on the cell means of :mod:`d
    area reaches ``min_land_area_m2`` (an island of bright sea clutter, a ship, an oil platform
    are smaller);
 4. near such land, each cell (3x3-cell smoothed) is tested again, so quays are drawn at cell
-   resolution and harbour basins stay water.
+   resolution and harbour basins stay water;
+5. with the pixels at hand, a cell whose 3x3-cell neighbourhood holds more than
+   ``land_max_dark_share`` of *sea-dark* sub-cells (``land_dark_cell_m`` squares whose mean is
+   below the local sea level + ``land_dark_db``) is water however bright its mean: open water
+   crowded with moored hulls keeps much of its area at sea-clutter level, land rarely does
+   (measured on the DEV chips: bench/README.md).
 
 The estimate is deliberately conservative: a ship moored against the quay is usually taken
 with the quay. A static water mask or a reference image is the cure (see
@@ -44,7 +49,15 @@ def land_block_cells(cell_m: float, params: SarParams) -> int:
     return max(1, int(round(params.land_window_m / 2.0 / cell_m)))
 
 
-def estimate_land_cells(stats: CellStats, *, cell_m: float, params: SarParams) -> Bool:
+def estimate_land_cells(
+    stats: CellStats,
+    *,
+    cell_m: float,
+    params: SarParams,
+    image: NDArray[np.floating] | None = None,
+    valid: Bool | None = None,
+    cell_px: int = 0,
+) -> Bool:
     """Cells that are land (see the module docstring).
 
     Parameters
@@ -55,6 +68,13 @@ def estimate_land_cells(stats: CellStats, *, cell_m: float, params: SarParams) -
         Cell side in metres.
     params : SarParams
         ``land_*``, ``sea_window_m`` and ``min_land_area_m2`` are used.
+    image : ndarray of float, shape (M, N), optional
+        The linear intensity *stats* were taken from (cell ``(i, j)`` = pixels
+        ``i*c:(i+1)*c, j*c:(j+1)*c``). Without it, the sea-dark test (step 5) is skipped.
+    valid : ndarray of bool, shape (M, N), optional
+        Pixels of *image* that count in the sea-dark test. None: all.
+    cell_px : int
+        Cell side in pixels; needed with *image* (0: the sea-dark test is skipped).
 
     Returns
     -------
@@ -79,7 +99,10 @@ def estimate_land_cells(stats: CellStats, *, cell_m: float, params: SarParams) -
     land_blocks = _large_components(bright, params.min_land_area_m2 / block_area)
     if not land_blocks.any():
         return np.zeros(cell_mean.shape, dtype=bool)
-    return _refine(cell_mean, land_blocks, level, factor, b, block_area, cell_m)
+    dark = None
+    if image is not None and cell_px > 0 and params.land_max_dark_share < 1.0:
+        dark = _DarkTest(image, valid, cell_px, cell_m, params)
+    return _refine(cell_mean, land_blocks, level, factor, b, block_area, cell_m, dark)
 
 
 def _block_median(cell_mean: F64, b: int) -> F64:
@@ -124,6 +147,7 @@ def _refine(
     b: int,
     block_area: float,
     cell_m: float,
+    dark: _DarkTest | None = None,
 ) -> Bool:
     m, n = cell_mean.shape
     near = dilate_3x3(land_blocks)
@@ -138,6 +162,9 @@ def _refine(
     land = np.zeros((r1 - r0, c1 - c0), dtype=bool)
     with np.errstate(invalid="ignore"):
         land[ii, jj] = _smoothed_at(cell_mean[box], ii, jj) > level[bi, bj] * factor
+    if dark is not None:
+        cell_level = _cells_of_blocks_values(level, b, box)
+        land &= dark.share(box, cell_level, land) <= dark.max_share
     # Dark speckle and roads inside land are not water; real basins are larger.
     small = _small_holes(land, max_px=2.0 * block_area / (cell_m * cell_m))
     out = np.zeros((m, n), dtype=bool)
@@ -196,3 +223,89 @@ def _small_holes(land: Bool, *, max_px: float) -> Bool:
         keep[edge] = False
     out: Bool = keep[labels]
     return out
+
+
+def _cells_of_blocks_values(level: F64, b: int, box: tuple[slice, slice]) -> F64:
+    """The block value of each cell of *box* (a window of the cell grid)."""
+    r0, r1, c0, c1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+    sub = level[r0 // b : (r1 - 1) // b + 1, c0 // b : (c1 - 1) // b + 1]
+    full = np.repeat(np.repeat(sub, b, axis=0), b, axis=1)
+    out: F64 = full[r0 % b : r0 % b + r1 - r0, c0 % b : c0 % b + c1 - c0]
+    return out
+
+
+class _DarkTest:
+    """Share of sea-dark sub-cells around each cell (step 5 of the module docstring).
+
+    Sub-cells (``land_dark_cell_m``, ``k x k`` per cell, uneven when ``k`` does not divide the
+    cell) average a few pixels so that speckle and the dark gaps between the bright points
+    of a town do not count as sea; a sea of hulls keeps whole sub-cells at clutter level.
+    Only the window of cells near land is read.
+    """
+
+    def __init__(
+        self,
+        image: NDArray[np.floating],
+        valid: Bool | None,
+        cell_px: int,
+        cell_m: float,
+        params: SarParams,
+    ) -> None:
+        self.image, self.valid = image, valid
+        self.c = cell_px
+        self.k = max(1, min(self.c, int(round(cell_m / params.land_dark_cell_m))))
+        self.factor = 10.0 ** (params.land_dark_db / 10.0)
+        self.max_share = params.land_max_dark_share
+
+    def share(self, box: tuple[slice, slice], cell_level: F64, cells: Bool) -> F64:
+        """Share of sea-dark sub-cells in the 3 x 3 cells around each of *cells* (in *box*).
+
+        Only the pixels of *cells* and their neighbours are read (the land candidates: a
+        textured open sea gives scattered ones over a whole scene).
+        """
+        h, w = cells.shape
+        need = np.nonzero(dilate_3x3(cells))
+        dark = np.zeros((h, w))
+        seen = np.zeros((h, w))
+        dark[need], seen[need] = self._counts(
+            need[0] + box[0].start, need[1] + box[1].start, cell_level[need]
+        )
+        ii, jj = np.nonzero(cells)
+        n_dark, n_seen = _sum_3x3_at(dark, ii, jj), _sum_3x3_at(seen, ii, jj)
+        out = np.zeros((h, w))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[ii, jj] = np.where(n_seen > 0, n_dark / n_seen, 0.0)
+        return out
+
+    def _counts(self, ci: NDArray[np.intp], cj: NDArray[np.intp], level: F64) -> tuple[F64, F64]:
+        """Sea-dark and observed sub-cells of cells ``(ci, cj)`` (whole-grid indices)."""
+        c, k = self.c, self.k
+        m, n = self.image.shape
+        off = np.arange(c)
+        rows, cols = ci[:, None] * c + off, cj[:, None] * c + off
+        inside = (rows < m)[:, :, None] & (cols < n)[:, None, :]
+        r = np.minimum(rows, m - 1)[:, :, None]
+        q = np.minimum(cols, n - 1)[:, None, :]
+        x = np.where(inside, self.image[r, q], 0.0).astype(np.float64)
+        wt = inside if self.valid is None else inside & self.valid[r, q]
+        x *= wt
+        starts = (np.arange(k) * c) // k
+        tot = np.add.reduceat(np.add.reduceat(x, starts, axis=1), starts, axis=2)
+        cnt = np.add.reduceat(
+            np.add.reduceat(wt.astype(np.float64), starts, axis=1), starts, axis=2
+        )
+        with np.errstate(invalid="ignore"):
+            dark = (cnt > 0) & (tot < (level * self.factor)[:, None, None] * cnt)
+        return dark.sum(axis=(1, 2)).astype(np.float64), (cnt > 0).sum(axis=(1, 2)).astype(
+            np.float64
+        )
+
+
+def _sum_3x3_at(values: F64, ii: NDArray[np.intp], jj: NDArray[np.intp]) -> F64:
+    """Sum of the 3 x 3 cells of *values* around each ``(ii, jj)`` (outside counts 0)."""
+    padded = np.pad(values, 1)
+    total = np.zeros(ii.size)
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            total += padded[ii + dr, jj + dc]
+    return total

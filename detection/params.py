@@ -163,6 +163,14 @@ class SarParams:
         Side of the window over which the local sea level (darkest smooth cells) is found.
     min_land_area_m2 : float, default 250000.0
         Smaller bright areas are not taken as land (a large ship is < 30000 m^2).
+    land_dark_cell_m : float, default 20.0
+        Side of the sub-cells of the sea-dark test of the land estimate (a few pixels averaged,
+        so speckle and the dark gaps of a town are not sea-dark).
+    land_dark_db : float, default 3.0
+        A sub-cell is sea-dark when its mean is below the local sea level + this (dB).
+    land_max_dark_share : float, default 0.3
+        A cell whose 3 x 3-cell neighbourhood has a larger share of sea-dark sub-cells is not
+        land, however bright its mean (water crowded with hulls). 1.0: the test is off.
     """
 
     pfa_exponent: float = 8.0
@@ -203,6 +211,9 @@ class SarParams:
     land_texture: float = 0.35
     sea_window_m: float = 4000.0
     min_land_area_m2: float = 250000.0
+    land_dark_cell_m: float = 20.0
+    land_dark_db: float = 3.0
+    land_max_dark_share: float = 0.3
 
     def __post_init__(self) -> None:
         _check_positive(
@@ -218,6 +229,7 @@ class SarParams:
             "max_length_m",
             "max_width_m",
             "sidelobe_reach_m",
+            "land_dark_cell_m",
         )
         if self.grow_pfa_exponent > self.pfa_exponent:
             raise DetectionParamsError(

@@ -243,10 +243,14 @@ def detect_sar_candidates(
         stats = _zero_cells_as_nodata(stats)
     land = None
     if water is None and params.land_mask:
+        clipped = zero_is_clipped and params.clipped_zero_background
         land = estimate_land_cells(
             reference_cells(reference, c) if reference is not None else stats,
             cell_m=c * pixel_size_m,
             params=params,
+            image=reference if reference is not None else x,
+            valid=None if reference is not None else _seen(x, background, clipped=clipped),
+            cell_px=c,
         )
     if zero_is_clipped and params.clipped_zero_background:
         # After the land estimate: a clipped 0 is dark sea for the land test (a cell mean).
@@ -291,6 +295,19 @@ def _shrink(water: Bool, margin_px: float) -> Bool:
     padded = np.pad(water, n, mode="edge")
     out: Bool = ndimage.binary_erosion(padded, iterations=n)[n:-n, n:-n]
     return out
+
+
+def _seen(x: F32, background: Bool | None, *, clipped: bool) -> Bool | None:
+    """Pixels that measure a level for the land estimate's sea-dark test.
+
+    A clipped 0 (an 8-bit display's floor) says "below the floor", which the gaps between the
+    bright points of a town also are: counted as sea-dark they cut water into built-up land
+    (SAR-Ship-Dataset chip with 70 % of zeros: 4 more false objects, bench/README.md).
+    """
+    if not clipped:
+        return background
+    above: Bool = x > 0
+    return above if background is None else above & background
 
 
 def _zero_cells_as_nodata(stats: CellStats) -> CellStats:
