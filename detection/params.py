@@ -157,8 +157,6 @@ class SarParams:
         Side of the window in which the land test looks at cell means.
     land_contrast_db : float, default 9.0
         A window whose median cell is brighter than the local sea level by this much is land.
-    land_texture : float, default 0.35
-        Not used by the current land estimate (kept so that recorded settings stay readable).
     sea_window_m : float, default 4000.0
         Side of the window over which the local sea level (darkest smooth cells) is found.
     min_land_area_m2 : float, default 250000.0
@@ -208,7 +206,6 @@ class SarParams:
     land_mask: bool = True
     land_window_m: float = 400.0
     land_contrast_db: float = 9.0
-    land_texture: float = 0.35
     sea_window_m: float = 4000.0
     min_land_area_m2: float = 250000.0
     land_dark_cell_m: float = 20.0
