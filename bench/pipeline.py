@@ -50,11 +50,11 @@ def _per_scene(data_dir: Path) -> list[float]:
         ):
             scenes[(scene.id, port_id)] = scene
     costs = []
+    history: dict[str, list[tuple[str, dt.datetime | None, Path]]] = {}
     for o in observations:
-        history = [
-            (e.sensor, e.acquired_utc, Path(e.tile_path)) for e in observations if e.port == o.port
-        ]
-        refs = reference_tiles(history, sensor=o.sensor, before=o.acquired_utc)
+        history.setdefault(o.port, []).append((o.sensor, o.acquired_utc, Path(o.tile_path)))
+    for o in observations:
+        refs = reference_tiles(history[o.port], sensor=o.sensor, before=o.acquired_utc)
         t0 = time.perf_counter()
         analyse_scene(
             scenes[(o.scene_id, o.port)],

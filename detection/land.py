@@ -24,6 +24,8 @@ with the quay. A static water mask or a reference image is the cure (see
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
@@ -36,6 +38,7 @@ __all__ = ["estimate_land_cells", "land_block_cells"]
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
+_V = TypeVar("_V", bound=np.generic)
 
 
 def land_block_cells(cell_m: float, params: SarParams) -> int:
@@ -163,7 +166,7 @@ def _refine(
     with np.errstate(invalid="ignore"):
         land[ii, jj] = _smoothed_at(cell_mean[box], ii, jj) > level[bi, bj] * factor
     if dark is not None:
-        cell_level = _cells_of_blocks_values(level, b, box)
+        cell_level = _cells_of_blocks(level, b, box)
         land &= dark.share(box, cell_level, land) <= dark.max_share
     # Dark speckle and roads inside land are not water; real basins are larger.
     small = _small_holes(land, max_px=2.0 * block_area / (cell_m * cell_m))
@@ -173,12 +176,12 @@ def _refine(
     return out
 
 
-def _cells_of_blocks(blocks: Bool, b: int, box: tuple[slice, slice]) -> Bool:
-    """The cells of *box* (a window of the cell grid) whose block is set."""
+def _cells_of_blocks(blocks: NDArray[_V], b: int, box: tuple[slice, slice]) -> NDArray[_V]:
+    """The value of each cell of *box* (a window of the cell grid) taken from its block."""
     r0, r1, c0, c1 = box[0].start, box[0].stop, box[1].start, box[1].stop
     sub = blocks[r0 // b : (r1 - 1) // b + 1, c0 // b : (c1 - 1) // b + 1]
     full = np.repeat(np.repeat(sub, b, axis=0), b, axis=1)
-    out: Bool = full[r0 % b : r0 % b + r1 - r0, c0 % b : c0 % b + c1 - c0]
+    out: NDArray[_V] = full[r0 % b : r0 % b + r1 - r0, c0 % b : c0 % b + c1 - c0]
     return out
 
 
@@ -222,15 +225,6 @@ def _small_holes(land: Bool, *, max_px: float) -> Bool:
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         keep[edge] = False
     out: Bool = keep[labels]
-    return out
-
-
-def _cells_of_blocks_values(level: F64, b: int, box: tuple[slice, slice]) -> F64:
-    """The block value of each cell of *box* (a window of the cell grid)."""
-    r0, r1, c0, c1 = box[0].start, box[0].stop, box[1].start, box[1].stop
-    sub = level[r0 // b : (r1 - 1) // b + 1, c0 // b : (c1 - 1) // b + 1]
-    full = np.repeat(np.repeat(sub, b, axis=0), b, axis=1)
-    out: F64 = full[r0 % b : r0 % b + r1 - r0, c0 % b : c0 % b + c1 - c0]
     return out
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from geo.events import EventStore
 from geo.settings import REPO_ROOT
+from report import CHROMIUM_ARGS
 from tests.review.conftest import REVIEW_TOKENS
 
 pytestmark = [
@@ -28,16 +29,6 @@ pytestmark = [
     pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium"),
 ]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
-]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
@@ -92,7 +83,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=list(CHROMIUM_ARGS))
         try:
             yield b
         finally:
